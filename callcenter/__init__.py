@@ -1,0 +1,3 @@
+"""callcenter: an asyncio call-center platform for Asterisk (ACD/CTI integration)."""
+
+__version__ = "0.1.0"
