@@ -1,0 +1,258 @@
+"""The AMI wire format, without IO: bytes in, frames out; actions in, bytes out.
+
+Owns framing (messages end with an empty line; Asterisk writes ``\\r\\n`` but bare ``\\n`` is
+accepted), the banner line (``Asterisk Call Manager/11.0.0``, which is *not* followed by an
+empty line, so it arrives glued to the next message), ``Response: Follows`` command output,
+repeated keys (``ChanVariable``), case-insensitive keys (``ServicelevelPerf`` and
+``ServiceLevelPerf`` both occur), UTF-8 with a Latin-1 fallback, and bad input: a malformed or
+oversized frame becomes an :class:`Anomaly` and decoding goes on with the next message.
+
+Headers are parsed lazily: a real stream is mostly ``VarSet``/``Newexten`` that the tracker
+never reads, so a :class:`Message` only splits its lines when somebody asks for a header.
+Must not import asyncio or anything outside the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+MAX_MESSAGE_BYTES = 1 << 20
+BANNER_PREFIX = b"Asterisk Call Manager/"
+_END_COMMAND = b"--END COMMAND--"
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 as Asterisk writes it; Latin-1 for the odd channel driver that passes raw bytes."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+class Message:
+    """One AMI message (an event or a response), headers parsed on first use.
+
+    ``name`` is the event name for events and the response word (``Success``, ``Error``,
+    ``Follows``, ``Goodbye``) for responses.
+    """
+
+    __slots__ = ("_first", "_items", "_output", "is_event", "malformed_lines", "name", "raw")
+
+    def __init__(self, raw: bytes, name: str, is_event: bool) -> None:
+        self.raw = raw
+        self.name = name
+        self.is_event = is_event
+        self._first: dict[str, str] | None = None
+        self._items: list[tuple[str, str]] = []
+        self._output: list[str] = []
+        self.malformed_lines = 0
+
+    def _parse(self) -> dict[str, str]:
+        first: dict[str, str] = {}
+        items = self._items
+        output = self._output
+        follows = not self.is_event and self.name == "Follows"
+        for line in decode_text(self.raw).split("\n"):
+            if line.endswith("\r"):
+                line = line[:-1]
+            key, sep, value = line.partition(":")
+            if sep and key and " " not in key:
+                value = value[1:] if value.startswith(" ") else value
+                items.append((key, value))
+                first.setdefault(key.lower(), value)
+            elif follows:
+                if line != _END_COMMAND.decode():
+                    output.append(line)
+            else:
+                self.malformed_lines += 1
+        self._first = first
+        return first
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """First value of each key, keys lower-cased."""
+        first = self._first
+        return first if first is not None else self._parse()
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The first value of ``key`` (case-insensitive), or ``default``."""
+        return self.headers.get(key.lower(), default)
+
+    def get_all(self, key: str) -> list[str]:
+        """Every value of a repeated key, in wire order (``ChanVariable``, ``Output``)."""
+        self.headers  # noqa: B018 - parse on demand
+        want = key.lower()
+        return [v for k, v in self._items if k.lower() == want]
+
+    @property
+    def items(self) -> list[tuple[str, str]]:
+        """All header lines in wire order, duplicates included."""
+        self.headers  # noqa: B018
+        return list(self._items)
+
+    @property
+    def output(self) -> list[str]:
+        """Command output: ``Output:`` headers (Asterisk >= 14) or the raw lines of ``Follows``."""
+        self.headers  # noqa: B018
+        return self._output or self.get_all("Output")
+
+    @property
+    def action_id(self) -> str | None:
+        return self.get("ActionID")
+
+    def __repr__(self) -> str:
+        kind = "Event" if self.is_event else "Response"
+        return f"<Message {kind}: {self.name} ({len(self.raw)} bytes)>"
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """The greeting line that opens every AMI connection."""
+
+    text: str
+
+    @property
+    def version(self) -> str:
+        return self.text.rpartition("/")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """Bytes from the peer that are not a valid AMI message; they are skipped."""
+
+    reason: str
+    excerpt: bytes
+
+
+Frame = Message | Banner | Anomaly
+
+
+class Decoder:
+    """Incremental AMI decoder: ``feed()`` any split of the stream, get complete frames back.
+
+    Feeding the same bytes whole, byte by byte or in random chunks yields identical frames.
+    """
+
+    __slots__ = ("_buf", "_carry_cr", "_discarding", "_pending_follows", "anomalies", "max_message")
+
+    def __init__(self, max_message: int = MAX_MESSAGE_BYTES) -> None:
+        self._buf = b""
+        self._carry_cr = False
+        self._discarding = False
+        self._pending_follows: list[bytes] = []
+        self.max_message = max_message
+        self.anomalies = 0
+
+    def reset(self) -> None:
+        """Forget partial input (a new connection starts)."""
+        self._buf = b""
+        self._carry_cr = False
+        self._discarding = False
+        self._pending_follows = []
+
+    def feed(self, data: bytes) -> list[Frame]:
+        if self._carry_cr:
+            data = b"\r" + data
+            self._carry_cr = False
+        if data.endswith(b"\r"):
+            # The "\r\n" may straddle two reads; keep the "\r" until its "\n" arrives.
+            data = data[:-1]
+            self._carry_cr = True
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
+        buf = self._buf + data if self._buf else data
+        out: list[Frame] = []
+        if buf.startswith(BANNER_PREFIX) and not self._pending_follows and not self._discarding:
+            # The banner is a lone line: hand it over as soon as it is complete.
+            line, nl, rest = buf.partition(b"\n")
+            if nl:
+                out.append(Banner(decode_text(line).strip()))
+                buf = rest
+        parts = buf.split(b"\n\n")
+        self._buf = parts.pop()
+        for part in parts:
+            self._frame(part, out)
+        if len(self._buf) > self.max_message:
+            self._oversize(self._buf, out)
+            self._buf = b""
+            self._discarding = True
+        return out
+
+    def _frame(self, part: bytes, out: list[Frame]) -> None:
+        if self._discarding:
+            # The tail of an oversized message: already reported, skip up to its end.
+            self._discarding = False
+            return
+        if self._pending_follows:
+            self._follows(part, out)
+            return
+        if not part:
+            return
+        if part[:1] == b"\n":
+            part = part.lstrip(b"\n")
+            if not part:
+                return
+        if part.startswith(b"Event: "):
+            nl = part.find(b"\n")
+            name = part[7:] if nl < 0 else part[7:nl]
+            if len(part) > self.max_message:
+                self._oversize(part, out)
+            else:
+                out.append(Message(part, name.decode("latin-1").strip(), True))
+            return
+        if part.startswith(BANNER_PREFIX):
+            line, _, part = part.partition(b"\n")
+            out.append(Banner(decode_text(line).strip()))
+            if not part:
+                return
+        self._slow_frame(part, out)
+
+    def _slow_frame(self, part: bytes, out: list[Frame]) -> None:
+        if len(part) > self.max_message:
+            self._oversize(part, out)
+            return
+        line, _, _ = part.partition(b"\n")
+        key, sep, value = line.partition(b":")
+        key = key.strip().lower()
+        if not sep or key not in (b"event", b"response"):
+            self.anomalies += 1
+            out.append(Anomaly("message does not start with Event: or Response:", part[:200]))
+            return
+        name = decode_text(value).strip()
+        if key == b"event":
+            out.append(Message(part, name, True))
+        elif name == "Follows" and _END_COMMAND not in part:
+            # Old-style command output may hold empty lines: collect up to --END COMMAND--.
+            self._pending_follows = [part]
+        else:
+            out.append(Message(part, name, False))
+
+    def _follows(self, part: bytes, out: list[Frame]) -> None:
+        pending = self._pending_follows
+        pending.append(part)
+        if _END_COMMAND in part:
+            self._pending_follows = []
+            out.append(Message(b"\n\n".join(pending), "Follows", False))
+        elif sum(len(p) for p in pending) > self.max_message:
+            self._pending_follows = []
+            self._oversize(pending[0], out)
+
+    def _oversize(self, part: bytes, out: list[Frame]) -> None:
+        self.anomalies += 1
+        out.append(Anomaly(f"message longer than {self.max_message} bytes", part[:200]))
+
+
+def encode_action(action: str, fields: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> bytes:
+    """One action as bytes. Repeated keys (``Variable``) are given as pairs.
+
+    Raises ValueError for a value holding a line break: that would inject headers.
+    """
+    pairs = fields.items() if isinstance(fields, Mapping) else fields
+    lines = [f"Action: {action}"]
+    for key, value in pairs:
+        text = str(value)
+        if "\r" in text or "\n" in text or "\r" in key or "\n" in key or ":" in key:
+            raise ValueError(f"AMI header {key!r}: expected a single line, got {text!r}")
+        lines.append(f"{key}: {text}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
