@@ -1,0 +1,56 @@
+"""The ``callcenter`` command: argument parsing and dispatch, nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from callcenter import __version__
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from callcenter.ami.trace import TraceError
+    from callcenter.config import ConfigError, default_settings, load_settings
+    from callcenter.queues.tracker import TrackerConfig
+    from callcenter.replay import format_table, replay
+
+    try:
+        settings = load_settings(args.config) if args.config else default_settings()
+    except ConfigError as exc:
+        print(f"callcenter: bad config:\n{exc}", file=sys.stderr)
+        return 2
+    tracking = settings.tracking
+    config = TrackerConfig(short_abandon_s=tracking.short_abandon_s)
+    servicelevels = {q: s for q in tracking.queues if (s := tracking.servicelevel_for(q)) is not None}
+    try:
+        report = replay(args.trace, config, servicelevels)
+    except TraceError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(report, sys.stdout, indent=1 if args.pretty else None)
+        sys.stdout.write("\n")
+    else:
+        print(format_table(report))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callcenter", description="Call-center platform for Asterisk.")
+    parser.add_argument("--version", action="version", version=f"callcenter {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("replay", help="replay a recorded AMI stream (.ami or .jsonl, optionally .gz)")
+    p.add_argument("trace")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--pretty", action="store_true", help="indent the JSON")
+    p.add_argument("--config", help="YAML config (service levels, short-abandon threshold)")
+    p.set_defaults(func=_replay)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code

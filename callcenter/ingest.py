@@ -1,0 +1,55 @@
+"""One Asterisk's stream into the tracker: decoded frames → domain events → changes.
+
+The same path serves the live daemon (frames from the AMI client), the journal's recovery and
+``callcenter replay`` (frames decoded from stored bytes), so all three build the same state.
+Pure: no IO.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from callcenter.ami.codec import Decoder, Frame
+from callcenter.ami.translate import Rejected, Translator
+from callcenter.queues import changes as ch
+from callcenter.queues.tracker import Tracker, TrackerConfig
+
+
+class Ingest:
+    __slots__ = ("anomalies", "decoder", "tracker", "translator")
+
+    def __init__(self, tracker: Tracker | None = None, config: TrackerConfig | None = None) -> None:
+        self.tracker = tracker or Tracker(config)
+        self.translator = Translator()
+        self.decoder = Decoder()  # for byte input (replay, recovery); the live client decodes itself
+        self.anomalies = 0
+
+    def frames(self, frames: Iterable[Frame], received_at: float | None = None) -> list[ch.Change]:
+        out: list[ch.Change] = []
+        translate = self.translator.translate
+        apply = self.tracker.apply
+        for frame in frames:
+            event = translate(frame, received_at)
+            if event is None:
+                continue
+            if isinstance(event, Rejected):
+                self.anomalies += 1
+                out.append(ch.AnomalySeen(self.translator.last_at, event.reason))
+                continue
+            out.extend(apply(event))
+        return out
+
+    def feed(self, data: bytes, received_at: float | None = None) -> list[ch.Change]:
+        return self.frames(self.decoder.feed(data), received_at)
+
+    def link_started(self) -> None:
+        """A new connection: bytes of the previous one that never completed a message are dropped."""
+        self.decoder.reset()
+
+    def finish(self) -> list[ch.Change]:
+        return self.tracker.finish()
+
+    @property
+    def anomaly_count(self) -> int:
+        """Bad input of every kind: undecodable frames, unusable messages, impossible sequences."""
+        return self.anomalies + self.tracker.anomalies

@@ -1,0 +1,1 @@
+"""Figures and KPIs computed from finished stints: pure functions, no IO."""

@@ -1,0 +1,76 @@
+"""What the tracker tells its sinks: the output side of ``Tracker.apply``.
+
+Sinks (the store, agent websockets, the wallboard, MQTT) consume these; they are frozen so a
+sink can keep them. Pure data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callcenter.queues.model import AgentState, StintRecord
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueued:
+    at: float
+    call_id: str
+    queue: str
+    caller_num: str
+    caller_name: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallOffered:
+    """An agent's phone rings with a queue call: the moment for a screen pop."""
+
+    at: float
+    call_id: str
+    queue: str
+    member: str
+    interface: str
+    caller_num: str
+    caller_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallConnected:
+    at: float
+    call_id: str
+    queue: str
+    member: str
+    interface: str
+    wait_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class StintEnded:
+    record: StintRecord
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChanged:
+    at: float
+    interface: str
+    name: str
+    state: AgentState
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkResynced:
+    """After a reconnect, the state was matched against Asterisk's own snapshot."""
+
+    at: float
+    closed: int  # stints that ended while the link was down
+    adopted: int  # stints that began while the link was down
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalySeen:
+    at: float
+    reason: str
+
+
+Change = CallQueued | CallOffered | CallConnected | StintEnded | AgentChanged | LinkResynced | AnomalySeen

@@ -1,0 +1,450 @@
+"""The call/queue/agent state machine of one Asterisk: ``apply(event) -> changes``.
+
+Rules (each seen in ../shared/ami-traces, see its README):
+- A stint starts at ``CallerJoinedQueue`` and ends in exactly one outcome.
+- ``CallerExitedUnanswered`` (QueueCallerAbandon) fires for a real abandon *and* for a timeout or
+  leave-empty. It is an abandon when the caller's channel was already going away (a hangup
+  request on the queue channel, or the hangup of the journey's originating leg, comes first:
+  c_abandon_after_5s); otherwise the stint waits for QUEUESTATUS (e_queue_timeout,
+  j_leavewhenempty). If the channel hangs up with no status seen (a stream without dialplan
+  and user events), the queue's members decide: none usable means leave-empty, else timeout.
+- A refused join (JOINEMPTY, FULL, JOINUNAVAIL) has no queue event at all: it is a QUEUESTATUS
+  on a channel that is in no queue. Its queue comes from the status itself (the dialplan's
+  QueueResult) or from the Queue() application just started on that channel (f_joinempty,
+  g_queue_full). When both a bare QUEUESTATUS and a QueueResult report it, it counts once.
+- ``QueueCallerLeave`` comes *before* ``AgentConnect``; ``AgentComplete`` may lack its Dest*
+  fields and may follow the hangups: members are keyed by Interface, never by channel.
+- After a new link (``LinkStarted``) the first complete status snapshot (queues + channels)
+  closes, flagged, what ended while the link was down and adopts what began meanwhile
+  (o_reconnect.client); a stint is never ended twice.
+
+Pure: no IO, no clock; time comes from the events. Must not import callcenter.ami.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from callcenter.queues import changes as ch
+from callcenter.queues import events as ev
+from callcenter.queues.model import (
+    EXIT_STATUS,
+    REFUSED_STATUS,
+    Agent,
+    AgentState,
+    Member,
+    Outcome,
+    Phase,
+    Stint,
+    StintRecord,
+)
+from callcenter.queues.resync import Snapshot, reconcile
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    short_abandon_s: float = 5.0
+    wrapup_s: Mapping[str, int] = field(default_factory=dict)  # per queue, when members carry none
+
+
+@dataclass(slots=True)
+class QueueInfo:
+    name: str
+    servicelevel_s: int | None = None  # as Asterisk reports it (QueueParams / QUEUESRVLEVEL)
+    strategy: str = ""
+    max_callers: int = 0
+
+
+class Tracker:
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self.stints: dict[str, Stint] = {}  # active, by call id
+        self.by_linked: dict[str, str] = {}  # originating leg uid -> call id, while waiting
+        self.members: dict[str, dict[str, Member]] = {}  # queue -> interface -> member
+        self.agents: dict[str, Agent] = {}  # interface -> agent
+        self.queues: dict[str, QueueInfo] = {}
+        self.queue_app: dict[str, str] = {}  # channel uid -> queue of the Queue() it just started
+        self.refusal_echo: dict[str, tuple[str, str]] = {}  # uid -> (queue, status) counted once
+        self.last_queue: dict[str, str] = {}  # call id -> queue of its last stint (QUEUESRVLEVEL)
+        self.epoch = 0
+        self.snapshot: Snapshot | None = None
+        self.now = 0.0
+        self.anomalies = 0
+        self._agent_states: dict[str, tuple[AgentState, str]] = {}
+
+    # -- entry point ---------------------------------------------------------------------------
+
+    def apply(self, event: ev.Event) -> list[ch.Change]:
+        if event.at > self.now:
+            self.now = event.at
+        out: list[ch.Change] = []
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event, out)
+        return out
+
+    def finish(self, at: float | None = None) -> list[ch.Change]:
+        """End of input (a replay's end): settle stints whose end was not seen."""
+        at = self.now if at is None else at
+        out: list[ch.Change] = []
+        for stint in list(self.stints.values()):
+            if stint.phase is Phase.EXITING:
+                self._end(stint, self._exit_guess(stint), at, out)
+            elif stint.phase is Phase.TALKING:
+                self._end(stint, Outcome.ANSWERED, at, out, end_seen=False)
+            else:
+                self._end(stint, Outcome.UNKNOWN, at, out, end_seen=False)
+        return out
+
+    # -- queue callers -------------------------------------------------------------------------
+
+    def _joined(self, e: ev.CallerJoinedQueue, out: list[ch.Change]) -> None:
+        old = self.stints.get(e.call_id)
+        if old is not None and not self._left_with_key(old, e.at, out):
+            # A join while the last stint is still open: its end was missed (a stream gap).
+            self._anomaly(e.at, f"call {e.call_id} joined {e.queue} while still in {old.queue}", out)
+            self._end(old, Outcome.UNKNOWN, e.at, out, end_seen=False)
+        stint = Stint(e.call_id, e.linked_id, e.queue, e.caller_num, e.caller_name, e.at, e.position, self.epoch)
+        self.stints[e.call_id] = stint
+        self.by_linked[e.linked_id] = e.call_id
+        self.last_queue[e.call_id] = e.queue
+        self.queue_app.pop(e.call_id, None)
+        self._queue(e.queue)
+        out.append(ch.CallQueued(e.at, e.call_id, e.queue, e.caller_num, e.caller_name, e.position))
+
+    def _stint(self, call_id: str, queue: str, at: float, out: list[ch.Change]) -> Stint:
+        """The active stint of a call, adopted when its join was not seen (attached mid-call)."""
+        stint = self.stints.get(call_id)
+        if stint is None or stint.queue != queue:
+            if stint is not None:
+                self._anomaly(at, f"call {call_id} reported in {queue} while in {stint.queue}", out)
+                self._end(stint, Outcome.UNKNOWN, at, out, end_seen=False)
+            stint = Stint(call_id, call_id, queue, "", "", None, 0, self.epoch, join_seen=False)
+            self.stints[call_id] = stint
+            self.last_queue[call_id] = queue
+            self._queue(queue)
+        stint.epoch = self.epoch
+        return stint
+
+    def _left(self, e: ev.CallerLeftQueue, out: list[ch.Change]) -> None:
+        stint = self.stints.get(e.call_id)
+        if stint is None or stint.queue != e.queue:
+            return  # attached mid-call: nothing to leave
+        stint.epoch = self.epoch
+        if stint.phase is Phase.WAITING:
+            stint.phase = Phase.LEFT
+            if stint.joined_at is not None:
+                stint.wait_s = e.at - stint.joined_at  # AgentConnect's HoldTime replaces it
+        self._stop_waiting(stint, e.at, out)
+
+    def _exited(self, e: ev.CallerExitedUnanswered, out: list[ch.Change]) -> None:
+        stint = self._stint(e.call_id, e.queue, e.at, out)
+        stint.wait_s = e.wait_s
+        self._stop_waiting(stint, e.at, out)
+        if stint.caller_gone:
+            self._end(stint, Outcome.ABANDONED, e.at, out)
+            return
+        stint.phase = Phase.EXITING
+        stint.queue_empty_at_exit = not any(m.usable for m in self.members.get(e.queue, {}).values())
+
+    def _stop_waiting(self, stint: Stint, at: float, out: list[ch.Change]) -> None:
+        self.by_linked.pop(stint.linked_id, None)
+        for agent in self.agents.values():
+            if stint.call_id in agent.ringing:
+                agent.ringing.discard(stint.call_id)
+                self._agent_changed(agent, at, out)
+
+    def _status(self, e: ev.QueueStatusSet, out: list[ch.Change]) -> None:
+        stint = self.stints.get(e.call_id)
+        if stint is not None and (e.queue is None or e.queue == stint.queue):
+            stint.epoch = self.epoch
+            exit_outcome = EXIT_STATUS.get(e.status)
+            if stint.phase is Phase.EXITING and exit_outcome is not None:
+                self._end(stint, exit_outcome, e.at, out)
+            return
+        refused = REFUSED_STATUS.get(e.status)
+        if refused is None:
+            return
+        echo = self.refusal_echo.pop(e.call_id, None)
+        if echo is not None and e.queue is not None and echo == (e.queue, e.status):
+            return  # the dialplan's QueueResult repeating a refusal already counted
+        queue = e.queue or self.queue_app.pop(e.call_id, None)
+        if queue is None:
+            self._anomaly(e.at, f"call {e.call_id} refused with {e.status} by an unknown queue", out)
+            return
+        if e.queue is None:
+            self.refusal_echo[e.call_id] = (queue, e.status)
+        self._queue(queue)
+        self.last_queue[e.call_id] = queue
+        stint = Stint(e.call_id, e.linked_id, queue, e.caller_num, e.caller_name, e.at, 0, self.epoch)
+        stint.wait_s = 0.0
+        self._emit_end(stint.record(refused, e.at), out)
+
+    def _queue_app(self, e: ev.QueueAppStarted, out: list[ch.Change]) -> None:
+        stint = self.stints.get(e.call_id)
+        if stint is not None:
+            self._left_with_key(stint, e.at, out)
+        self.queue_app[e.call_id] = e.queue
+
+    def _left_with_key(self, stint: Stint, at: float, out: list[ch.Change]) -> bool:
+        """A caller that left the waiting list with neither an abandon nor an answer pressed an
+        exit key (EXITWITHKEY: no QueueCallerAbandon, no QUEUESTATUS); the dialplan moved on."""
+        if stint.phase is not Phase.LEFT:
+            return False
+        self._end(stint, Outcome.EXITWITHKEY, at, out)
+        return True
+
+    def _hangup_requested(self, e: ev.ChannelHangupRequested, out: list[ch.Change]) -> None:
+        self._caller_going(e.uid, e.at, out)
+
+    def _hung_up(self, e: ev.ChannelHungUp, out: list[ch.Change]) -> None:
+        self._caller_going(e.uid, e.at, out)
+        self.queue_app.pop(e.uid, None)
+        self.refusal_echo.pop(e.uid, None)
+        self.last_queue.pop(e.uid, None)
+        stint = self.stints.get(e.uid)
+        if stint is not None and stint.phase is Phase.EXITING:
+            # Queue() returned and the channel ended without a QUEUESTATUS we could see.
+            self._end(stint, self._exit_guess(stint), e.at, out)
+        elif stint is not None:
+            self._left_with_key(stint, e.at, out)
+
+    def _caller_going(self, uid: str, at: float, out: list[ch.Change]) -> None:
+        stint = self.stints.get(uid)
+        if stint is None:
+            call_id = self.by_linked.get(uid)
+            stint = self.stints.get(call_id) if call_id else None
+        if stint is not None and stint.phase is Phase.WAITING:
+            stint.caller_gone = True
+
+    def _exit_guess(self, stint: Stint) -> Outcome:
+        return Outcome.LEAVEEMPTY if stint.queue_empty_at_exit else Outcome.TIMEOUT
+
+    # -- agents and calls ----------------------------------------------------------------------
+
+    def _agent(self, interface: str, name: str) -> Agent:
+        agent = self.agents.get(interface)
+        if agent is None:
+            agent = self.agents[interface] = Agent(interface, name)
+        elif name and agent.name != name:
+            agent.name = name
+        return agent
+
+    def _rang(self, e: ev.AgentRang, out: list[ch.Change]) -> None:
+        stint = self._stint(e.call_id, e.queue, e.at, out)
+        agent = self._agent(e.interface, e.member)
+        agent.ringing.add(e.call_id)
+        out.append(ch.CallOffered(e.at, e.call_id, e.queue, e.member, e.interface, stint.caller_num,
+                                  stint.caller_name))
+        self._agent_changed(agent, e.at, out)
+
+    def _ring_unanswered(self, e: ev.AgentRingUnanswered, out: list[ch.Change]) -> None:
+        agent = self._agent(e.interface, e.member)
+        agent.ring_no_answer += 1
+        agent.ringing.discard(e.call_id)
+        stint = self.stints.get(e.call_id)
+        if stint is not None:
+            stint.ring_no_answer += 1
+        self._agent_changed(agent, e.at, out)
+
+    def _answered(self, e: ev.CallAnswered, out: list[ch.Change]) -> None:
+        stint = self._stint(e.call_id, e.queue, e.at, out)
+        if stint.phase is Phase.TALKING:
+            self._anomaly(e.at, f"call {e.call_id} answered twice in {e.queue}", out)
+            return
+        if not stint.join_seen and stint.linked_id == stint.call_id:
+            stint.linked_id = e.linked_id
+        self._stop_waiting(stint, e.at, out)
+        stint.phase = Phase.TALKING
+        stint.wait_s = e.wait_s
+        stint.answered_at = e.at
+        stint.agent, stint.interface = e.member, e.interface
+        agent = self._agent(e.interface, e.member)
+        agent.answered += 1
+        agent.on_call = e.call_id
+        out.append(ch.CallConnected(e.at, e.call_id, e.queue, e.member, e.interface, e.wait_s))
+        self._agent_changed(agent, e.at, out)
+
+    def _completed(self, e: ev.CallCompleted, out: list[ch.Change]) -> None:
+        stint = self.stints.get(e.call_id)
+        if stint is None or stint.queue != e.queue or stint.phase is not Phase.TALKING:
+            # Attached mid-call: the answer was not seen; the end still tells the whole story.
+            stint = self._stint(e.call_id, e.queue, e.at, out)
+            stint.wait_s = e.wait_s
+            stint.agent, stint.interface = e.member, e.interface
+            self._agent(e.interface, e.member).answered += 1
+        agent = self._agent(e.interface, e.member)
+        agent.talk_s += e.talk_s
+        if agent.on_call == e.call_id:
+            agent.on_call = None
+        agent.wrapup_until = e.at + self._wrapup_s(e.queue, e.interface)
+        self._end(stint, Outcome.ANSWERED, e.at, out, talk_s=e.talk_s, ended_by=e.ended_by or None)
+        self._agent_changed(agent, e.at, out)
+
+    def _dumped(self, e: ev.CallDumpedByAgent, out: list[ch.Change]) -> None:
+        self._anomaly(e.at, f"agent {e.member} dumped call {e.call_id} before the bridge", out)
+
+    def _transferred(self, e: ev.CallTransferred, out: list[ch.Change]) -> None:
+        stint = self.stints.get(e.call_id)
+        if stint is not None:
+            stint.transfer_target = f"{e.kind}:{e.target}"
+
+    def _wrapup_s(self, queue: str, interface: str) -> int:
+        member = self.members.get(queue, {}).get(interface)
+        if member is not None and member.wrapup_s > 0:
+            return member.wrapup_s
+        return self.config.wrapup_s.get(queue, 0)
+
+    # -- members -------------------------------------------------------------------------------
+
+    def _member(self, e: ev.MemberReported, out: list[ch.Change]) -> None:
+        members = self.members.setdefault(e.queue, {})
+        agent = self._agent(e.interface, e.member)
+        self._queue(e.queue)
+        if e.change == "removed":
+            members.pop(e.interface, None)
+        else:
+            member = members.get(e.interface)
+            if member is None:
+                member = members[e.interface] = Member(e.queue, e.member, e.interface)
+            member.name = e.member
+            member.device = e.device
+            member.paused = e.paused
+            member.paused_reason = e.paused_reason if e.paused else ""
+            member.penalty = e.penalty
+            member.wrapup_s = e.wrapup_s
+            if self.snapshot is not None and e.change == "snapshot":
+                self.snapshot.members.setdefault(e.queue, set()).add(e.interface)
+        self._agent_changed(agent, e.at, out)
+
+    def agent_state(self, interface: str, now: float | None = None) -> tuple[AgentState, str]:
+        """An agent's state across their queues, and the pause reason when paused."""
+        now = self.now if now is None else now
+        memberships = [m for ms in self.members.values() if (m := ms.get(interface)) is not None]
+        agent = self.agents.get(interface)
+        if not memberships or agent is None:
+            return AgentState.LOGGED_OUT, ""
+        if agent.on_call is not None:
+            return AgentState.ON_CALL, ""
+        if agent.ringing:
+            return AgentState.RINGING, ""
+        if all(m.paused for m in memberships):
+            return AgentState.PAUSED, memberships[0].paused_reason
+        if agent.wrapup_until > now:
+            return AgentState.WRAP_UP, ""
+        if all(not m.usable for m in memberships):
+            return AgentState.UNAVAILABLE, ""
+        return AgentState.AVAILABLE, ""
+
+    def _agent_changed(self, agent: Agent, at: float, out: list[ch.Change]) -> None:
+        state = self.agent_state(agent.interface, at)
+        if self._agent_states.get(agent.interface) != state:
+            self._agent_states[agent.interface] = state
+            out.append(ch.AgentChanged(at, agent.interface, agent.name, state[0], state[1]))
+
+    # -- queues and service levels -------------------------------------------------------------
+
+    def _queue(self, name: str) -> QueueInfo:
+        info = self.queues.get(name)
+        if info is None:
+            info = self.queues[name] = QueueInfo(name)
+        return info
+
+    def _service_level(self, e: ev.QueueServiceLevelSeen, out: list[ch.Change]) -> None:
+        queue = e.queue or (self.last_queue.get(e.call_id) if e.call_id else None)
+        if queue is not None and e.servicelevel_s > 0:
+            self._queue(queue).servicelevel_s = e.servicelevel_s
+
+    def _survey(self, e: ev.SurveyAnswered, out: list[ch.Change]) -> None:
+        """Surveys belong to the store of completed calls (a later issue); the tracker has no use."""
+
+    # -- links and snapshots -------------------------------------------------------------------
+
+    def _link_started(self, e: ev.LinkStarted, out: list[ch.Change]) -> None:
+        self.epoch += 1
+        self.snapshot = Snapshot(self.epoch)
+
+    def _queue_listed(self, e: ev.QueueListed, out: list[ch.Change]) -> None:
+        info = self._queue(e.queue)
+        if e.servicelevel_s > 0:  # 0 is app_queue's "not configured"
+            info.servicelevel_s = e.servicelevel_s
+        info.strategy, info.max_callers = e.strategy, e.max_callers
+        if self.snapshot is not None:
+            self.snapshot.queues.add(e.queue)
+            self.snapshot.members.setdefault(e.queue, set())
+
+    def _waiting_listed(self, e: ev.WaitingCallerListed, out: list[ch.Change]) -> None:
+        if self.snapshot is not None:
+            self.snapshot.waiting[e.call_id] = e
+
+    def _channel_listed(self, e: ev.ChannelListed, out: list[ch.Change]) -> None:
+        if self.snapshot is not None:
+            self.snapshot.channels[e.uid] = e
+
+    def _snapshot_completed(self, e: ev.SnapshotCompleted, out: list[ch.Change]) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        snap.completed.add(e.kind)
+        if e.kind == "queues":
+            for queue in snap.queues:
+                members = self.members.get(queue, {})
+                for interface in set(members) - snap.members.get(queue, set()):
+                    member = members.pop(interface)
+                    self._agent_changed(self._agent(interface, member.name), e.at, out)
+        if snap.completed >= {"queues", "channels"}:
+            self.snapshot = None
+            reconcile(self, snap, e.at, out)
+
+    # -- endings -------------------------------------------------------------------------------
+
+    def _end(
+        self, stint: Stint, outcome: Outcome, at: float, out: list[ch.Change], *,
+        talk_s: float | None = None, ended_by: str | None = None, end_seen: bool = True,
+    ) -> None:
+        if self.stints.get(stint.call_id) is stint:
+            del self.stints[stint.call_id]
+        self.by_linked.pop(stint.linked_id, None)
+        if stint.phase is not Phase.TALKING and outcome is not Outcome.ANSWERED:
+            self._stop_waiting(stint, at, out)
+        short = (
+            outcome is Outcome.ABANDONED and stint.wait_s is not None
+            and stint.wait_s < self.config.short_abandon_s
+        )
+        self._emit_end(
+            stint.record(outcome, at, talk_s=talk_s, ended_by=ended_by, short_abandon=short, end_seen=end_seen),
+            out,
+        )
+
+    def _emit_end(self, record: StintRecord, out: list[ch.Change]) -> None:
+        out.append(ch.StintEnded(record))
+
+    def _anomaly(self, at: float, reason: str, out: list[ch.Change]) -> None:
+        self.anomalies += 1
+        out.append(ch.AnomalySeen(at, reason))
+
+
+_HANDLERS = {
+    ev.CallerJoinedQueue: Tracker._joined,
+    ev.CallerLeftQueue: Tracker._left,
+    ev.CallerExitedUnanswered: Tracker._exited,
+    ev.QueueStatusSet: Tracker._status,
+    ev.QueueAppStarted: Tracker._queue_app,
+    ev.ChannelHangupRequested: Tracker._hangup_requested,
+    ev.ChannelHungUp: Tracker._hung_up,
+    ev.AgentRang: Tracker._rang,
+    ev.AgentRingUnanswered: Tracker._ring_unanswered,
+    ev.CallAnswered: Tracker._answered,
+    ev.CallCompleted: Tracker._completed,
+    ev.CallDumpedByAgent: Tracker._dumped,
+    ev.CallTransferred: Tracker._transferred,
+    ev.MemberReported: Tracker._member,
+    ev.QueueServiceLevelSeen: Tracker._service_level,
+    ev.SurveyAnswered: Tracker._survey,
+    ev.LinkStarted: Tracker._link_started,
+    ev.QueueListed: Tracker._queue_listed,
+    ev.WaitingCallerListed: Tracker._waiting_listed,
+    ev.ChannelListed: Tracker._channel_listed,
+    ev.SnapshotCompleted: Tracker._snapshot_completed,
+}
