@@ -163,6 +163,14 @@ class Decoder:
             data = data.replace(b"\r\n", b"\n")
         buf = self._buf + data if self._buf else data
         out: list[Frame] = []
+        if self._discarding:
+            # The rest of an oversized message, already reported: skip to its end.
+            end = buf.find(b"\n\n")
+            if end < 0:
+                self._buf = buf[-1:]
+                return out
+            self._discarding = False
+            buf = buf[end + 2 :]
         if buf.startswith(BANNER_PREFIX) and not self._pending_follows and not self._discarding:
             # The banner is a lone line: hand it over as soon as it is complete.
             line, nl, rest = buf.partition(b"\n")
@@ -180,10 +188,6 @@ class Decoder:
         return out
 
     def _frame(self, part: bytes, out: list[Frame]) -> None:
-        if self._discarding:
-            # The tail of an oversized message: already reported, skip up to its end.
-            self._discarding = False
-            return
         if self._pending_follows:
             self._follows(part, out)
             return

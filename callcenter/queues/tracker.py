@@ -101,7 +101,7 @@ class Tracker:
 
     def _joined(self, e: ev.CallerJoinedQueue, out: list[ch.Change]) -> None:
         old = self.stints.get(e.call_id)
-        if old is not None and not self._left_with_key(old, e.at, out):
+        if old is not None and not self._left_queue_app(old, e.at, out):
             # A join while the last stint is still open: its end was missed (a stream gap).
             self._anomaly(e.at, f"call {e.call_id} joined {e.queue} while still in {old.queue}", out)
             self._end(old, Outcome.UNKNOWN, e.at, out, end_seen=False)
@@ -184,16 +184,22 @@ class Tracker:
     def _queue_app(self, e: ev.QueueAppStarted, out: list[ch.Change]) -> None:
         stint = self.stints.get(e.call_id)
         if stint is not None:
-            self._left_with_key(stint, e.at, out)
+            self._left_queue_app(stint, e.at, out)
         self.queue_app[e.call_id] = e.queue
 
-    def _left_with_key(self, stint: Stint, at: float, out: list[ch.Change]) -> bool:
-        """A caller that left the waiting list with neither an abandon nor an answer pressed an
-        exit key (EXITWITHKEY: no QueueCallerAbandon, no QUEUESTATUS); the dialplan moved on."""
-        if stint.phase is not Phase.LEFT:
-            return False
-        self._end(stint, Outcome.EXITWITHKEY, at, out)
-        return True
+    def _left_queue_app(self, stint: Stint, at: float, out: list[ch.Change]) -> bool:
+        """The dialplan moved on (another Queue(), a hangup) from a stint whose end is pending.
+
+        Left the waiting list with neither an abandon nor an answer: an exit key (EXITWITHKEY has
+        no QueueCallerAbandon and no QUEUESTATUS). An unanswered exit with no status seen: see
+        ``_exit_guess``. Returns whether the stint was settled."""
+        if stint.phase is Phase.LEFT:
+            self._end(stint, Outcome.EXITWITHKEY, at, out)
+            return True
+        if stint.phase is Phase.EXITING:
+            self._end(stint, self._exit_guess(stint), at, out)
+            return True
+        return False
 
     def _hangup_requested(self, e: ev.ChannelHangupRequested, out: list[ch.Change]) -> None:
         self._caller_going(e.uid, e.at, out)
@@ -204,11 +210,8 @@ class Tracker:
         self.refusal_echo.pop(e.uid, None)
         self.last_queue.pop(e.uid, None)
         stint = self.stints.get(e.uid)
-        if stint is not None and stint.phase is Phase.EXITING:
-            # Queue() returned and the channel ended without a QUEUESTATUS we could see.
-            self._end(stint, self._exit_guess(stint), e.at, out)
-        elif stint is not None:
-            self._left_with_key(stint, e.at, out)
+        if stint is not None:
+            self._left_queue_app(stint, e.at, out)
 
     def _caller_going(self, uid: str, at: float, out: list[ch.Change]) -> None:
         stint = self.stints.get(uid)

@@ -1,0 +1,171 @@
+"""Replays of real Asterisk 22 recordings must equal Asterisk's own queue_log."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from callcenter.ami.codec import Banner, Decoder, Message
+from callcenter.ingest import Ingest
+from callcenter.queues import changes as ch
+from callcenter.replay import replay
+from tests.asterisk_truth import SCENARIOS, TRACES, compare, stints
+
+_cache: dict[str, dict[str, Any]] = {}
+
+
+def _replay(name: str) -> dict[str, Any]:
+    if name not in _cache:
+        _cache[name] = replay(TRACES / f"{name}.ami.gz")
+    return _cache[name]
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_replay_equals_asterisk_queue_log(name: str) -> None:
+    report = _replay(name)
+    assert compare(name, report) == []
+    assert report["anomalies"] == 0
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_stint_has_asterisks_outcome(name: str) -> None:
+    """Call by call, not only in total: each (callid, queue) ends as queue_log says."""
+    got = {(c["id"], c["queue"]): c["outcome"] for c in _replay(name)["calls"]}
+    want = stints(name)
+    assert {k: got.get(k) for k in want} == want
+    refused = {k: v for k, v in got.items() if k not in want}
+    assert set(refused.values()) <= {"joinempty", "full", "joinunavail"}
+
+
+def test_service_level_comes_from_the_stream() -> None:
+    # QUEUESRVLEVEL (setqueuevar=yes) tells support-l2's 30 s without any config.
+    report = _replay("k_escalation")
+    assert report["queues"]["support"]["servicelevel_s"] == 20
+    assert report["queues"]["support-l2"]["servicelevel_s"] == 30
+
+
+def test_escalation_is_one_journey_of_two_stints() -> None:
+    report = _replay("k_escalation")
+    assert ["support:timeout", "support-l2:answered"] in report["journeys"].values()
+
+
+def _filtered_stream(name: str, classes: set[str]) -> bytes:
+    """The same run as a client subscribed to only some event classes would receive it."""
+    out = []
+    for f in Decoder().feed(gzip.open(TRACES / f"{name}.ami.gz").read()):
+        if isinstance(f, Banner):
+            out.append(f.text.encode() + b"\r\n")
+        elif isinstance(f, Message):
+            privilege = set((f.get("Privilege") or "").split(","))
+            if f.is_event and privilege and not privilege & classes:
+                continue
+            out.append(f.raw.replace(b"\n", b"\r\n") + b"\r\n\r\n")
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("name", ["e_queue_timeout", "f_joinempty", "g_queue_full", "j_leavewhenempty",
+                                  "k_escalation", "m_transfer", "n_mixed_load"])
+def test_same_numbers_with_only_call_agent_and_user_events(name: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.ami"
+    path.write_bytes(_filtered_stream(name, {"call", "agent", "user"}))
+    assert b"Event: VarSet" not in path.read_bytes()
+    report = replay(path, servicelevels={"support": 20, "support-l2": 30})
+    assert compare(name, report) == []
+
+
+def test_without_status_events_timeout_and_leave_empty_are_told_apart(tmp_path: Path) -> None:
+    # Neither VarSet QUEUESTATUS nor the dialplan's QueueResult: only the members' state is left.
+    for name in ("e_queue_timeout", "j_leavewhenempty", "k_escalation"):
+        path = tmp_path / f"{name}.ami"
+        path.write_bytes(_filtered_stream(name, {"call", "agent"}))
+        assert compare(name, replay(path, servicelevels={"support-l2": 30})) == []
+
+
+def test_jsonl_and_ami_give_the_same_report() -> None:
+    assert replay(TRACES / "a_answered_agent_hangup.jsonl.gz") == _replay("a_answered_agent_hangup")
+
+
+def test_reconnecting_client_reports_no_call_twice_and_none_wrong() -> None:
+    truth = {(c["id"], c["queue"]): c for c in _replay("o_reconnect")["calls"]}
+    client = replay(TRACES / "o_reconnect.client.ami.gz")
+    keys = [(c["id"], c["queue"]) for c in client["calls"]]
+    assert len(keys) == len(set(keys))
+    unseen = Counter()
+    for call in client["calls"]:
+        want = truth[(call["id"], call["queue"])]
+        if call["outcome"] != "unknown":
+            assert call["outcome"] == want["outcome"], call
+        for key in ("wait_s", "talk_s"):
+            if call[key] is not None and want[key] is not None:
+                assert abs(call[key] - want[key]) <= 1.0, (key, call, want)
+        unseen[(call["join_seen"], call["end_seen"])] += 1
+    # The gaps: stints whose end or start happened while the link was down are flagged.
+    assert unseen[(True, False)] > 0 and unseen[(False, True)] > 0
+    assert client["queues"]["support"]["unknown"] <= 2
+    assert client["queues"]["support"]["offered"] == len(client["calls"])
+
+
+def test_jsonl_client_trace_matches_its_ami_twin() -> None:
+    assert replay(TRACES / "o_reconnect.client.jsonl.gz") == replay(TRACES / "o_reconnect.client.ami.gz")
+
+
+_STREAM = gzip.open(TRACES / "n_mixed_load.ami.gz").read()
+_FRAMES = Decoder().feed(_STREAM)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 50, 333, 1000, 4567, 12000, 25000, 40000, 55000])
+def test_suffix_replay_never_raises(k: int) -> None:
+    """Attaching mid-stream (the first k messages never seen) reports anomalies, never crashes."""
+    ingest = Ingest()
+    changes = ingest.frames(_FRAMES[k:])
+    changes += ingest.finish()
+    ended = [c.record for c in changes if isinstance(c, ch.StintEnded)]
+    assert len({(r.call_id, r.queue, r.outcome, r.ended_at) for r in ended}) == len(ended)
+    assert not ingest.tracker.stints
+
+
+def test_suffix_of_bytes_cut_mid_message() -> None:
+    ingest = Ingest()
+    ingest.feed(_STREAM[123457:])
+    ingest.finish()
+    assert ingest.anomaly_count >= 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, len(_FRAMES) - 400))
+def test_shuffled_event_orders_never_raise(seed: int, start: int) -> None:
+    window = list(_FRAMES[start : start + 400])
+    random.Random(seed).shuffle(window)
+    ingest = Ingest()
+    ingest.frames(window)
+    ingest.finish()
+    assert not ingest.tracker.stints
+
+
+def test_cli_replay_json(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "callcenter", "replay", str(TRACES / "g_queue_full.ami.gz"), "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    report = json.loads(result.stdout)
+    assert compare("g_queue_full", report) == []
+    table = subprocess.run([sys.executable, "-m", "callcenter", "replay", str(TRACES / "g_queue_full.ami.gz")],
+                           capture_output=True, text=True, check=True).stdout
+    assert "support" in table and "full 1" in table
+
+
+def test_cli_replay_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "x.txt"
+    bad.write_text("hello")
+    result = subprocess.run([sys.executable, "-m", "callcenter", "replay", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 2 and "expected a .ami or .jsonl file" in result.stderr
