@@ -14,12 +14,14 @@ Must not import asyncio or anything outside the standard library.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 MAX_MESSAGE_BYTES = 1 << 20
 BANNER_PREFIX = b"Asterisk Call Manager/"
 _END_COMMAND = b"--END COMMAND--"
+_END_COMMAND_TEXT = _END_COMMAND.decode()
 
 
 def decode_text(raw: bytes) -> str:
@@ -30,71 +32,92 @@ def decode_text(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+# "Key: value" lines; a value may be empty ("Application:"). One C-level pass per message.
+_HEADER = re.compile(r"^([^:\n]+):[ ]?(.*)$", re.M)
+
+
 class Message:
     """One AMI message (an event or a response), headers parsed on first use.
 
     ``name`` is the event name for events and the response word (``Success``, ``Error``,
-    ``Follows``, ``Goodbye``) for responses.
+    ``Follows``, ``Goodbye``) for responses. Keys are matched exactly first (Asterisk's usual
+    spelling) and case-insensitively when that fails.
     """
 
-    __slots__ = ("_first", "_items", "_output", "is_event", "malformed_lines", "name", "raw")
+    __slots__ = ("_exact", "_items", "_lower", "_output", "is_event", "name", "raw")
 
     def __init__(self, raw: bytes, name: str, is_event: bool) -> None:
         self.raw = raw
         self.name = name
         self.is_event = is_event
-        self._first: dict[str, str] | None = None
+        self._exact: dict[str, str] | None = None
+        self._lower: dict[str, str] | None = None
         self._items: list[tuple[str, str]] = []
         self._output: list[str] = []
-        self.malformed_lines = 0
 
     def _parse(self) -> dict[str, str]:
-        first: dict[str, str] = {}
-        items = self._items
-        output = self._output
-        follows = not self.is_event and self.name == "Follows"
-        for line in decode_text(self.raw).split("\n"):
-            if line.endswith("\r"):
-                line = line[:-1]
-            key, sep, value = line.partition(":")
-            if sep and key and " " not in key:
-                value = value[1:] if value.startswith(" ") else value
-                items.append((key, value))
-                first.setdefault(key.lower(), value)
-            elif follows:
-                if line != _END_COMMAND.decode():
-                    output.append(line)
-            else:
-                self.malformed_lines += 1
-        self._first = first
-        return first
+        text = decode_text(self.raw)
+        if not self.is_event and self.name == "Follows":
+            self._parse_follows(text)
+        else:
+            self._items = _HEADER.findall(text)
+        exact = dict(reversed(self._items))  # reversed: the first of repeated keys wins
+        self._exact = exact
+        return exact
+
+    def _parse_follows(self, text: str) -> None:
+        # Old-style command output: header lines, then raw lines up to --END COMMAND--.
+        for line in text.split("\n"):
+            match = _HEADER.match(line)
+            if match and " " not in match.group(1):
+                self._items.append((match.group(1), match.group(2)))
+            elif line != _END_COMMAND_TEXT:
+                self._output.append(line)
 
     @property
     def headers(self) -> Mapping[str, str]:
         """First value of each key, keys lower-cased."""
-        first = self._first
-        return first if first is not None else self._parse()
+        lower = self._lower
+        if lower is None:
+            lower = self._lower = {k.lower(): v for k, v in reversed(self._parsed_items())}
+        return lower
+
+    def _parsed_items(self) -> list[tuple[str, str]]:
+        if self._exact is None:
+            self._parse()
+        return self._items
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """The first value of ``key`` (case-insensitive), or ``default``."""
-        return self.headers.get(key.lower(), default)
+        exact = self._exact
+        if exact is None:
+            exact = self._parse()
+        value = exact.get(key)
+        if value is None:
+            return self.headers.get(key.lower(), default)
+        return value
 
     def get_all(self, key: str) -> list[str]:
         """Every value of a repeated key, in wire order (``ChanVariable``, ``Output``)."""
-        self.headers  # noqa: B018 - parse on demand
         want = key.lower()
-        return [v for k, v in self._items if k.lower() == want]
+        return [v for k, v in self._parsed_items() if k.lower() == want]
 
     @property
     def items(self) -> list[tuple[str, str]]:
         """All header lines in wire order, duplicates included."""
-        self.headers  # noqa: B018
-        return list(self._items)
+        return list(self._parsed_items())
+
+    @property
+    def malformed_lines(self) -> int:
+        """Lines that are not ``Key: value`` (outside command output)."""
+        if not self.is_event and self.name == "Follows":
+            return 0
+        return self.raw.count(b"\n") + 1 - len(self._parsed_items())
 
     @property
     def output(self) -> list[str]:
         """Command output: ``Output:`` headers (Asterisk >= 14) or the raw lines of ``Follows``."""
-        self.headers  # noqa: B018
+        self._parsed_items()
         return self._output or self.get_all("Output")
 
     @property
