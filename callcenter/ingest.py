@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from callcenter.ami.codec import Decoder, Frame
-from callcenter.ami.translate import Rejected, Translator
+from callcenter.ami.translate import Rejected, Translator, wanted
 from callcenter.queues import changes as ch
 from callcenter.queues.tracker import Tracker, TrackerConfig
 
@@ -21,7 +21,8 @@ class Ingest:
     def __init__(self, tracker: Tracker | None = None, config: TrackerConfig | None = None) -> None:
         self.tracker = tracker or Tracker(config)
         self.translator = Translator()
-        self.decoder = Decoder()  # for byte input (replay, recovery); the live client decodes itself
+        # For byte input (replay, recovery); the live client decodes with the same filter.
+        self.decoder = Decoder(event_filter=wanted)
         self.anomalies = 0
 
     def frames(self, frames: Iterable[Frame], received_at: float | None = None) -> list[ch.Change]:

@@ -13,8 +13,9 @@ from callcenter.queues.model import StintRecord
 from callcenter.queues.tracker import TrackerConfig
 
 
-def replay(path: str | Path, config: TrackerConfig | None = None,
-           servicelevels: dict[str, int] | None = None) -> dict[str, Any]:
+def replay(
+    path: str | Path, config: TrackerConfig | None = None, servicelevels: dict[str, int] | None = None
+) -> dict[str, Any]:
     """Replay a trace; return the report object of ``callcenter replay --json``.
 
     ``servicelevels`` (configured per queue) is used where the stream never showed Asterisk's own.
@@ -51,8 +52,10 @@ def replay(path: str | Path, config: TrackerConfig | None = None,
 
 
 def format_table(report: dict[str, Any]) -> str:
-    head = (f"{'queue':<14}{'offered':>8}{'answered':>9}{'in SL':>6}{'aband':>6}{'short':>6}{'lost':>5}"
-            f"{'unkn':>5}{'ASA s':>7}{'max wait':>9}{'talk s':>7}")
+    head = (
+        f"{'queue':<14}{'offered':>8}{'answered':>9}{'in SL':>6}{'aband':>6}{'short':>6}{'lost':>5}"
+        f"{'unkn':>5}{'ASA s':>7}{'max wait':>9}{'talk s':>7}"
+    )
     lines = [head, "-" * len(head)]
     for name, q in report["queues"].items():
         lost = sum(q["lost"].values())
@@ -69,6 +72,7 @@ def format_table(report: dict[str, Any]) -> str:
     for name, a in report["agents"].items():
         lines.append(f"{name:<14}{a['answered']:>9}{a['talk_s']:>9.0f}{a['ring_no_answer']:>10}")
     lines.append("")
-    lines.append(f"{len(report['calls'])} stints, {len(report['journeys'])} journeys, "
-                 f"{report['anomalies']} anomalies")
+    lines.append(
+        f"{len(report['calls'])} stints, {len(report['journeys'])} journeys, {report['anomalies']} anomalies"
+    )
     return "\n".join(lines)

@@ -17,20 +17,48 @@ from typing import Any
 
 TRACES = Path(__file__).parent / "traces"
 SCENARIOS = [
-    "a_answered_agent_hangup", "b_answered_caller_hangup", "c_abandon_after_5s", "d_short_abandon_2s",
-    "e_queue_timeout", "f_joinempty", "g_queue_full", "h_ring_no_answer", "i_agent_login_pause",
-    "j_leavewhenempty", "k_escalation", "l_csat", "m_transfer", "n_mixed_load", "o_reconnect",
+    "a_answered_agent_hangup",
+    "b_answered_caller_hangup",
+    "c_abandon_after_5s",
+    "d_short_abandon_2s",
+    "e_queue_timeout",
+    "f_joinempty",
+    "g_queue_full",
+    "h_ring_no_answer",
+    "i_agent_login_pause",
+    "j_leavewhenempty",
+    "k_escalation",
+    "l_csat",
+    "m_transfer",
+    "n_mixed_load",
+    "o_reconnect",
 ]
 SERVICELEVEL = {"support": 20, "support-l2": 30}
 SHORT_ABANDON_S = 5
 REFUSED = {"JOINEMPTY": "joinempty", "FULL": "full", "JOINUNAVAIL": "joinunavail"}
-EXITS = {"ABANDON": ("abandoned", 2), "EXITWITHTIMEOUT": ("timeout", 2), "EXITEMPTY": ("leaveempty", 2),
-         "EXITWITHKEY": ("exitwithkey", 3), "WITHDRAW": ("withdraw", 2)}
+EXITS = {
+    "ABANDON": ("abandoned", 2),
+    "EXITWITHTIMEOUT": ("timeout", 2),
+    "EXITEMPTY": ("leaveempty", 2),
+    "EXITWITHKEY": ("exitwithkey", 3),
+    "WITHDRAW": ("withdraw", 2),
+}
 
 
 def _queue() -> dict[str, Any]:
-    return {"offered": 0, "answered": 0, "abandoned": 0, "short_abandoned": 0, "short_slack": 0,
-            "lost": defaultdict(int), "answered_within_sl": 0, "sl_slack": 0, "holds": [], "talks": [], "waits": []}
+    return {
+        "offered": 0,
+        "answered": 0,
+        "abandoned": 0,
+        "short_abandoned": 0,
+        "short_slack": 0,
+        "lost": defaultdict(int),
+        "answered_within_sl": 0,
+        "sl_slack": 0,
+        "holds": [],
+        "talks": [],
+        "waits": [],
+    }
 
 
 def expected(name: str) -> dict[str, Any]:
@@ -56,7 +84,9 @@ def stints(name: str) -> dict[tuple[str, str], str]:
 
 def truth(name: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     queues: dict[str, dict[str, Any]] = defaultdict(_queue)
-    agents: dict[str, dict[str, Any]] = defaultdict(lambda: {"answered": 0, "ring_no_answer": 0, "talk_s": 0.0})
+    agents: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"answered": 0, "ring_no_answer": 0, "talk_s": 0.0}
+    )
     for line in (TRACES / f"{name}.queue_log").read_text(encoding="utf-8").splitlines():
         f = line.split("|")
         if len(f) < 5 or f[2] == "NONE":
@@ -116,15 +146,24 @@ def compare(name: str, got: dict[str, Any]) -> list[str]:
             if g[key] != t[key]:
                 diffs.append(f"{qname}.{key}: got {g[key]}, Asterisk {t[key]}")
         if abs(g["short_abandoned"] - t["short_abandoned"]) > t["short_slack"]:
-            diffs.append(f"{qname}.short_abandoned: got {g['short_abandoned']}, Asterisk {t['short_abandoned']}")
+            diffs.append(
+                f"{qname}.short_abandoned: got {g['short_abandoned']}, Asterisk {t['short_abandoned']}"
+            )
         for kind in set(t["lost"]) | {k for k, v in g["lost"].items() if v}:
             if g["lost"].get(kind, 0) != t["lost"].get(kind, 0):
-                diffs.append(f"{qname}.lost.{kind}: got {g['lost'].get(kind)}, Asterisk {t['lost'].get(kind, 0)}")
+                diffs.append(
+                    f"{qname}.lost.{kind}: got {g['lost'].get(kind)}, Asterisk {t['lost'].get(kind, 0)}"
+                )
         if abs(g["answered_within_sl"] - t["answered_within_sl"]) > t["sl_slack"]:
-            diffs.append(f"{qname}.answered_within_sl: got {g['answered_within_sl']}, "
-                         f"Asterisk {t['answered_within_sl']}")
-        for key, vals, agg in (("asa_s", t["holds"], statistics.mean), ("avg_talk_s", t["talks"], statistics.mean),
-                               ("max_wait_s", t["waits"], max)):
+            diffs.append(
+                f"{qname}.answered_within_sl: got {g['answered_within_sl']}, "
+                f"Asterisk {t['answered_within_sl']}"
+            )
+        for key, vals, agg in (
+            ("asa_s", t["holds"], statistics.mean),
+            ("avg_talk_s", t["talks"], statistics.mean),
+            ("max_wait_s", t["waits"], max),
+        ):
             if vals and abs(g[key] - agg(vals)) > 1.0:
                 diffs.append(f"{qname}.{key}: got {g[key]}, Asterisk {agg(vals):.2f}")
     for aname, t in agents.items():
@@ -135,3 +174,9 @@ def compare(name: str, got: dict[str, Any]) -> list[str]:
         if t["answered"] and abs(g.get("talk_s", 0) - t["talk_s"]) > max(1.0, t["answered"]):
             diffs.append(f"agent {aname}.talk_s: got {g.get('talk_s')}, Asterisk {t['talk_s']}")
     return diffs
+
+
+def stream(name: str) -> bytes:
+    """The recorded AMI bytes of a trace."""
+    with gzip.open(TRACES / f"{name}.ami.gz") as f:
+        return f.read()

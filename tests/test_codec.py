@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import random
 
 import pytest
@@ -10,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callcenter.ami.codec import Anomaly, Banner, Decoder, Frame, Message, encode_action
-from tests.asterisk_truth import TRACES
+from tests.asterisk_truth import stream
 
 
 def _key(frames: list[Frame]) -> list[object]:
@@ -30,7 +29,7 @@ def _feed_in(raw: bytes, sizes: list[int], max_message: int = 1 << 20) -> list[F
 
 @pytest.fixture(scope="module")
 def transfer_stream() -> bytes:
-    return gzip.open(TRACES / "m_transfer.ami.gz").read()
+    return stream("m_transfer")
 
 
 def test_real_stream_whole_bytewise_and_random_chunks_agree(transfer_stream: bytes) -> None:
@@ -58,8 +57,10 @@ def test_banner_glued_to_the_next_connection() -> None:
 
 
 def test_bare_newlines_and_headers() -> None:
-    raw = (b"Event: QueueParams\nQueue: support\nServicelevelPerf: 50.0\nChanVariable: A=1\n"
-           b"ChanVariable: B=2\nPausedReason: \nApplication:\n\n")
+    raw = (
+        b"Event: QueueParams\nQueue: support\nServicelevelPerf: 50.0\nChanVariable: A=1\n"
+        b"ChanVariable: B=2\nPausedReason: \nApplication:\n\n"
+    )
     (m,) = Decoder().feed(raw)
     assert isinstance(m, Message) and m.is_event and m.name == "QueueParams"
     assert m.get("ServiceLevelPerf") == "50.0" and m.get("servicelevelperf") == "50.0"

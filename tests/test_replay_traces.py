@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import random
 import subprocess
@@ -19,7 +18,7 @@ from callcenter.ami.codec import Banner, Decoder, Message
 from callcenter.ingest import Ingest
 from callcenter.queues import changes as ch
 from callcenter.replay import replay
-from tests.asterisk_truth import SCENARIOS, TRACES, compare, stints
+from tests.asterisk_truth import SCENARIOS, TRACES, compare, stints, stream
 
 _cache: dict[str, dict[str, Any]] = {}
 
@@ -62,7 +61,7 @@ def test_escalation_is_one_journey_of_two_stints() -> None:
 def _filtered_stream(name: str, classes: set[str]) -> bytes:
     """The same run as a client subscribed to only some event classes would receive it."""
     out = []
-    for f in Decoder().feed(gzip.open(TRACES / f"{name}.ami.gz").read()):
+    for f in Decoder().feed(stream(f"{name}")):
         if isinstance(f, Banner):
             out.append(f.text.encode() + b"\r\n")
         elif isinstance(f, Message):
@@ -73,8 +72,18 @@ def _filtered_stream(name: str, classes: set[str]) -> bytes:
     return b"".join(out)
 
 
-@pytest.mark.parametrize("name", ["e_queue_timeout", "f_joinempty", "g_queue_full", "j_leavewhenempty",
-                                  "k_escalation", "m_transfer", "n_mixed_load"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "e_queue_timeout",
+        "f_joinempty",
+        "g_queue_full",
+        "j_leavewhenempty",
+        "k_escalation",
+        "m_transfer",
+        "n_mixed_load",
+    ],
+)
 def test_same_numbers_with_only_call_agent_and_user_events(name: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}.ami"
     path.write_bytes(_filtered_stream(name, {"call", "agent", "user"}))
@@ -119,7 +128,7 @@ def test_jsonl_client_trace_matches_its_ami_twin() -> None:
     assert replay(TRACES / "o_reconnect.client.jsonl.gz") == replay(TRACES / "o_reconnect.client.ami.gz")
 
 
-_STREAM = gzip.open(TRACES / "n_mixed_load.ami.gz").read()
+_STREAM = stream("n_mixed_load")
 _FRAMES = Decoder().feed(_STREAM)
 
 
@@ -155,17 +164,25 @@ def test_shuffled_event_orders_never_raise(seed: int, start: int) -> None:
 def test_cli_replay_json(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "callcenter", "replay", str(TRACES / "g_queue_full.ami.gz"), "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     report = json.loads(result.stdout)
     assert compare("g_queue_full", report) == []
-    table = subprocess.run([sys.executable, "-m", "callcenter", "replay", str(TRACES / "g_queue_full.ami.gz")],
-                           capture_output=True, text=True, check=True).stdout
+    table = subprocess.run(
+        [sys.executable, "-m", "callcenter", "replay", str(TRACES / "g_queue_full.ami.gz")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "support" in table and "full 1" in table
 
 
 def test_cli_replay_bad_file(tmp_path: Path) -> None:
     bad = tmp_path / "x.txt"
     bad.write_text("hello")
-    result = subprocess.run([sys.executable, "-m", "callcenter", "replay", str(bad)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "callcenter", "replay", str(bad)], capture_output=True, text=True
+    )
     assert result.returncode == 2 and "expected a .ami or .jsonl file" in result.stderr

@@ -11,12 +11,24 @@ ANA = "PJSIP/1001"
 BRUNO = "PJSIP/1002"
 
 
-def member(at: float, change: str, iface: str = ANA, name: str = "Ana", queue: str = "support", *,
-           paused: bool = False, reason: str = "", device: int = 1, wrapup: int = 0) -> ev.MemberReported:
+def member(
+    at: float,
+    change: str,
+    iface: str = ANA,
+    name: str = "Ana",
+    queue: str = "support",
+    *,
+    paused: bool = False,
+    reason: str = "",
+    device: int = 1,
+    wrapup: int = 0,
+) -> ev.MemberReported:
     return ev.MemberReported(at, change, queue, name, iface, device, paused, reason, False, 0, 0, wrapup)
 
 
-def join(at: float, call: str = "c1", queue: str = "support", linked: str | None = None) -> ev.CallerJoinedQueue:
+def join(
+    at: float, call: str = "c1", queue: str = "support", linked: str | None = None
+) -> ev.CallerJoinedQueue:
     return ev.CallerJoinedQueue(at, call, linked or call, "PJSIP/trunk-1", queue, "+5491100", "José", 1)
 
 
@@ -38,19 +50,28 @@ def ended(changes: list[ch.Change]) -> list[StintRecord]:
 def test_answered_call_with_talk_and_wrap_up() -> None:
     t = Tracker(TrackerConfig(wrapup_s={"support": 10}))
     out = run(
-        t, member(0, "added"), join(100),
+        t,
+        member(0, "added"),
+        join(100),
         ev.AgentRang(100.5, "c1", "support", "Ana", ANA),
     )
     assert any(isinstance(c, ch.CallOffered) and c.caller_num == "+5491100" for c in out)
     assert t.agent_state(ANA) == (AgentState.RINGING, "")
     out = run(
-        t, ev.CallerLeftQueue(103, "c1", "support"),
+        t,
+        ev.CallerLeftQueue(103, "c1", "support"),
         ev.CallAnswered(103, "c1", "c1", "support", "Ana", ANA, 3.0, 2.0),
     )
     assert t.agent_state(ANA) == (AgentState.ON_CALL, "")
     out = run(t, ev.CallCompleted(160, "c1", "support", "Ana", ANA, 3.0, 57.0, "caller"))
     (r,) = ended(out)
-    assert (r.outcome, r.wait_s, r.talk_s, r.agent, r.ended_by) == (Outcome.ANSWERED, 3.0, 57.0, "Ana", "caller")
+    assert (r.outcome, r.wait_s, r.talk_s, r.agent, r.ended_by) == (
+        Outcome.ANSWERED,
+        3.0,
+        57.0,
+        "Ana",
+        "caller",
+    )
     assert t.agent_state(ANA, 165) == (AgentState.WRAP_UP, "")
     assert t.agent_state(ANA, 170.5) == (AgentState.AVAILABLE, "")
     assert (t.agents[ANA].answered, t.agents[ANA].talk_s) == (1, 57.0)
@@ -59,7 +80,9 @@ def test_answered_call_with_talk_and_wrap_up() -> None:
 def test_abandon_is_told_from_the_hangup_request_before_it() -> None:
     t = Tracker()
     out = run(
-        t, member(0, "added"), join(10),
+        t,
+        member(0, "added"),
+        join(10),
         ev.ChannelHangupRequested(13, "c1", "c1"),
         ev.CallerExitedUnanswered(13, "c1", "support", 3.0, 1),
     )
@@ -70,7 +93,8 @@ def test_abandon_is_told_from_the_hangup_request_before_it() -> None:
 def test_local_channel_abandon_seen_through_the_originating_leg() -> None:
     t = Tracker()
     out = run(
-        t, join(10, "c1;2", linked="c1;1"),
+        t,
+        join(10, "c1;2", linked="c1;1"),
         ev.ChannelHungUp(20, "c1;1", "c1;1", 16),
         ev.CallerExitedUnanswered(20, "c1;2", "support", 10.0, 1),
     )
@@ -81,28 +105,49 @@ def test_local_channel_abandon_seen_through_the_originating_leg() -> None:
 def test_short_abandon_threshold_is_strict_and_configurable() -> None:
     for threshold, wait, short in ((5.0, 5.0, False), (5.0, 4.0, True), (10.0, 9.0, True)):
         t = Tracker(TrackerConfig(short_abandon_s=threshold))
-        out = run(t, join(0), ev.ChannelHangupRequested(wait, "c1", "c1"),
-                  ev.CallerExitedUnanswered(wait, "c1", "support", wait, 1))
+        out = run(
+            t,
+            join(0),
+            ev.ChannelHangupRequested(wait, "c1", "c1"),
+            ev.CallerExitedUnanswered(wait, "c1", "support", wait, 1),
+        )
         assert ended(out)[0].short_abandon is short
 
 
 def test_timeout_waits_for_queuestatus_and_counts_once() -> None:
     t = Tracker()
-    out = run(t, member(0, "added"), join(0), ev.CallerExitedUnanswered(30, "c1", "support", 30.0, 1),
-              ev.CallerLeftQueue(30, "c1", "support"))
+    out = run(
+        t,
+        member(0, "added"),
+        join(0),
+        ev.CallerExitedUnanswered(30, "c1", "support", 30.0, 1),
+        ev.CallerLeftQueue(30, "c1", "support"),
+    )
     assert ended(out) == []
-    out = run(t, status(30, "TIMEOUT"), status(30, "TIMEOUT", queue="support"), ev.ChannelHungUp(31, "c1", "c1", 16))
+    out = run(
+        t, status(30, "TIMEOUT"), status(30, "TIMEOUT", queue="support"), ev.ChannelHungUp(31, "c1", "c1", 16)
+    )
     assert [r.outcome for r in ended(out)] == [Outcome.TIMEOUT]
 
 
 def test_without_any_status_the_members_decide() -> None:
     t = Tracker()
-    out = run(t, member(0, "added", paused=True, reason="lunch"), join(0),
-              ev.CallerExitedUnanswered(5, "c1", "support", 5.0, 1), ev.ChannelHungUp(6, "c1", "c1", 16))
+    out = run(
+        t,
+        member(0, "added", paused=True, reason="lunch"),
+        join(0),
+        ev.CallerExitedUnanswered(5, "c1", "support", 5.0, 1),
+        ev.ChannelHungUp(6, "c1", "c1", 16),
+    )
     assert [r.outcome for r in ended(out)] == [Outcome.LEAVEEMPTY]
     t = Tracker()
-    out = run(t, member(0, "added"), join(0),
-              ev.CallerExitedUnanswered(5, "c1", "support", 5.0, 1), ev.ChannelHungUp(6, "c1", "c1", 16))
+    out = run(
+        t,
+        member(0, "added"),
+        join(0),
+        ev.CallerExitedUnanswered(5, "c1", "support", 5.0, 1),
+        ev.ChannelHungUp(6, "c1", "c1", 16),
+    )
     assert [r.outcome for r in ended(out)] == [Outcome.TIMEOUT]
 
 
@@ -123,10 +168,18 @@ def test_exit_with_key_is_a_leave_with_neither_abandon_nor_answer() -> None:
 def test_refused_join_counted_once_from_variable_and_user_event() -> None:
     t = Tracker()
     out = run(
-        t, ev.QueueAppStarted(1, "c1", "support"), status(1, "FULL"), status(1, "FULL", queue="support"),
-        ev.QueueAppStarted(2, "c1", "support"), status(2, "JOINEMPTY"), status(2, "JOINEMPTY", queue="support"),
+        t,
+        ev.QueueAppStarted(1, "c1", "support"),
+        status(1, "FULL"),
+        status(1, "FULL", queue="support"),
+        ev.QueueAppStarted(2, "c1", "support"),
+        status(2, "JOINEMPTY"),
+        status(2, "JOINEMPTY", queue="support"),
     )
-    assert [(r.queue, r.outcome) for r in ended(out)] == [("support", Outcome.FULL), ("support", Outcome.JOINEMPTY)]
+    assert [(r.queue, r.outcome) for r in ended(out)] == [
+        ("support", Outcome.FULL),
+        ("support", Outcome.JOINEMPTY),
+    ]
 
 
 def test_refused_join_from_user_event_alone() -> None:
@@ -158,9 +211,14 @@ def test_agent_states_pause_reason_logout_and_unavailable() -> None:
 def test_ring_no_answer_counts_per_agent_and_per_stint() -> None:
     t = Tracker()
     out = run(
-        t, member(0, "added"), member(0, "added", BRUNO, "Bruno"), join(0),
-        ev.AgentRang(0, "c1", "support", "Ana", ANA), ev.AgentRingUnanswered(8, "c1", "support", "Ana", ANA, 8.0),
-        ev.AgentRang(9, "c1", "support", "Bruno", BRUNO), ev.CallerLeftQueue(10, "c1", "support"),
+        t,
+        member(0, "added"),
+        member(0, "added", BRUNO, "Bruno"),
+        join(0),
+        ev.AgentRang(0, "c1", "support", "Ana", ANA),
+        ev.AgentRingUnanswered(8, "c1", "support", "Ana", ANA, 8.0),
+        ev.AgentRang(9, "c1", "support", "Bruno", BRUNO),
+        ev.CallerLeftQueue(10, "c1", "support"),
         ev.CallAnswered(10, "c1", "c1", "support", "Bruno", BRUNO, 10.0, 1.0),
         ev.CallCompleted(20, "c1", "support", "Bruno", BRUNO, 10.0, 10.0, "transfer"),
     )
@@ -171,8 +229,14 @@ def test_ring_no_answer_counts_per_agent_and_per_stint() -> None:
 
 def test_caller_ringing_agent_then_abandons_clears_the_ring() -> None:
     t = Tracker()
-    run(t, member(0, "added"), join(0), ev.AgentRang(1, "c1", "support", "Ana", ANA),
-        ev.ChannelHangupRequested(4, "c1", "c1"), ev.CallerExitedUnanswered(4, "c1", "support", 4.0, 1))
+    run(
+        t,
+        member(0, "added"),
+        join(0),
+        ev.AgentRang(1, "c1", "support", "Ana", ANA),
+        ev.ChannelHangupRequested(4, "c1", "c1"),
+        ev.CallerExitedUnanswered(4, "c1", "support", 4.0, 1),
+    )
     assert t.agent_state(ANA) == (AgentState.AVAILABLE, "")
 
 
@@ -194,24 +258,44 @@ def test_events_of_a_call_never_seen_joining_adopt_a_stint() -> None:
 def test_resync_closes_gap_endings_and_adopts_gap_joins() -> None:
     t = Tracker()
     run(
-        t, ev.LinkStarted(0, "11.0.0"), member(0, "added"), member(0, "added", BRUNO, "Bruno"),
-        join(10, "waiting-still"), join(11, "gone"), join(12, "answered-in-gap"), join(13, "talking"),
+        t,
+        ev.LinkStarted(0, "11.0.0"),
+        member(0, "added"),
+        member(0, "added", BRUNO, "Bruno"),
+        join(10, "waiting-still"),
+        join(11, "gone"),
+        join(12, "answered-in-gap"),
+        join(13, "talking"),
         ev.CallAnswered(14, "talking", "talking", "support", "Ana", ANA, 1.0, 1.0),
-        join(15, "talk-ended"), ev.CallAnswered(16, "talk-ended", "talk-ended", "support", "Ana", ANA, 1.0, 1.0),
+        join(15, "talk-ended"),
+        ev.CallAnswered(16, "talk-ended", "talk-ended", "support", "Ana", ANA, 1.0, 1.0),
     )
     snapshot = [
         ev.LinkStarted(60, "11.0.0"),
         ev.QueueListed(60, "support", 20, "rrmemory", 0),
-        member(60, "snapshot"), member(60, "snapshot", BRUNO, "Bruno"),
+        member(60, "snapshot"),
+        member(60, "snapshot", BRUNO, "Bruno"),
         ev.WaitingCallerListed(60, "waiting-still", "ch-w", "support", "+1", "", 1, 50.0),
         ev.WaitingCallerListed(60, "new", "ch-n", "support", "+2", "", 2, 7.0),
         ev.SnapshotCompleted(60, "queues"),
-        ev.ChannelListed(60, "answered-in-gap", "answered-in-gap", "PJSIP/t-3", "Queue", "support,t", "b1", "+3", ""),
-        ev.ChannelListed(60, "agent-leg", "answered-in-gap", "PJSIP/1002-0000001", "AppQueue", "(Outgoing Line)",
-                         "b1", "", ""),
+        ev.ChannelListed(
+            60, "answered-in-gap", "answered-in-gap", "PJSIP/t-3", "Queue", "support,t", "b1", "+3", ""
+        ),
+        ev.ChannelListed(
+            60,
+            "agent-leg",
+            "answered-in-gap",
+            "PJSIP/1002-0000001",
+            "AppQueue",
+            "(Outgoing Line)",
+            "b1",
+            "",
+            "",
+        ),
         ev.ChannelListed(60, "talking", "talking", "PJSIP/t-4", "Queue", "support,t", "b2", "+4", ""),
-        ev.ChannelListed(60, "agent-leg2", "talking", "PJSIP/1001-0000002", "AppQueue", "(Outgoing Line)",
-                         "b2", "", ""),
+        ev.ChannelListed(
+            60, "agent-leg2", "talking", "PJSIP/1001-0000002", "AppQueue", "(Outgoing Line)", "b2", "", ""
+        ),
         ev.SnapshotCompleted(60, "channels"),
     ]
     out = run(t, *snapshot)
@@ -231,7 +315,17 @@ def test_resync_closes_gap_endings_and_adopts_gap_joins() -> None:
 
 def test_finish_settles_whatever_is_open() -> None:
     t = Tracker()
-    run(t, join(0, "a"), join(0, "b"), ev.CallAnswered(3, "b", "b", "support", "Ana", ANA, 3.0, 1.0),
-        join(0, "c"), ev.CallerExitedUnanswered(9, "c", "support", 9.0, 1))
+    run(
+        t,
+        join(0, "a"),
+        join(0, "b"),
+        ev.CallAnswered(3, "b", "b", "support", "Ana", ANA, 3.0, 1.0),
+        join(0, "c"),
+        ev.CallerExitedUnanswered(9, "c", "support", 9.0, 1),
+    )
     outcomes = {r.call_id: (r.outcome, r.end_seen) for r in ended(t.finish())}
-    assert outcomes == {"a": (Outcome.UNKNOWN, False), "b": (Outcome.ANSWERED, False), "c": (Outcome.LEAVEEMPTY, True)}  # no member known
+    assert outcomes == {
+        "a": (Outcome.UNKNOWN, False),
+        "b": (Outcome.ANSWERED, False),
+        "c": (Outcome.LEAVEEMPTY, True),
+    }  # no member known

@@ -15,7 +15,7 @@ Must not import asyncio or anything outside the standard library.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 MAX_MESSAGE_BYTES = 1 << 20
@@ -150,6 +150,9 @@ class Anomaly:
 
 Frame = Message | Banner | Anomaly
 
+# Decides from an event's name and raw bytes (line ends normalised to \n) whether to keep it.
+EventFilter = Callable[[bytes, bytes], bool]
+
 
 class Decoder:
     """Incremental AMI decoder: ``feed()`` any split of the stream, get complete frames back.
@@ -157,15 +160,26 @@ class Decoder:
     Feeding the same bytes whole, byte by byte or in random chunks yields identical frames.
     """
 
-    __slots__ = ("_buf", "_carry_cr", "_discarding", "_pending_follows", "anomalies", "max_message")
+    __slots__ = (
+        "_buf",
+        "_carry_cr",
+        "_discarding",
+        "_pending_follows",
+        "anomalies",
+        "event_filter",
+        "max_message",
+        "skipped",
+    )
 
-    def __init__(self, max_message: int = MAX_MESSAGE_BYTES) -> None:
+    def __init__(self, max_message: int = MAX_MESSAGE_BYTES, event_filter: EventFilter | None = None) -> None:
         self._buf = b""
         self._carry_cr = False
         self._discarding = False
         self._pending_follows: list[bytes] = []
         self.max_message = max_message
+        self.event_filter = event_filter
         self.anomalies = 0
+        self.skipped = 0
 
     def reset(self) -> None:
         """Forget partial input (a new connection starts)."""
@@ -225,6 +239,8 @@ class Decoder:
             name = part[7:] if nl < 0 else part[7:nl]
             if len(part) > self.max_message:
                 self._oversize(part, out)
+            elif self.event_filter is not None and not self.event_filter(name, part):
+                self.skipped += 1  # nobody reads it: never build or parse it
             else:
                 out.append(Message(part, name.decode("latin-1").strip(), True))
             return

@@ -57,8 +57,14 @@ Translate = Callable[[Message, float], "ev.Event | None"]
 
 def _join(m: Message, at: float) -> ev.Event:
     return ev.CallerJoinedQueue(
-        at, _req(m, "Uniqueid"), m.get("Linkedid") or _req(m, "Uniqueid"), m.get("Channel") or "",
-        _req(m, "Queue"), _caller_num(m), _caller_name(m), _int(m, "Position", 0),
+        at,
+        _req(m, "Uniqueid"),
+        m.get("Linkedid") or _req(m, "Uniqueid"),
+        m.get("Channel") or "",
+        _req(m, "Queue"),
+        _caller_num(m),
+        _caller_name(m),
+        _int(m, "Position", 0),
     )
 
 
@@ -73,28 +79,46 @@ def _abandon(m: Message, at: float) -> ev.Event:
 
 
 def _called(m: Message, at: float) -> ev.Event:
-    return ev.AgentRang(at, _req(m, "Uniqueid"), _req(m, "Queue"), _req(m, "MemberName"), _req(m, "Interface"))
+    return ev.AgentRang(
+        at, _req(m, "Uniqueid"), _req(m, "Queue"), _req(m, "MemberName"), _req(m, "Interface")
+    )
 
 
 def _ring_no_answer(m: Message, at: float) -> ev.Event:
     # AgentRingNoAnswer.RingTime is in milliseconds (AgentConnect's is in seconds).
     return ev.AgentRingUnanswered(
-        at, _req(m, "Uniqueid"), _req(m, "Queue"), _req(m, "MemberName"), _req(m, "Interface"),
+        at,
+        _req(m, "Uniqueid"),
+        _req(m, "Queue"),
+        _req(m, "MemberName"),
+        _req(m, "Interface"),
         _int(m, "RingTime", 0) / 1000.0,
     )
 
 
 def _connect(m: Message, at: float) -> ev.Event:
     return ev.CallAnswered(
-        at, _req(m, "Uniqueid"), m.get("Linkedid") or _req(m, "Uniqueid"), _req(m, "Queue"),
-        _req(m, "MemberName"), _req(m, "Interface"), float(_int(m, "HoldTime")), float(_int(m, "RingTime", 0)),
+        at,
+        _req(m, "Uniqueid"),
+        m.get("Linkedid") or _req(m, "Uniqueid"),
+        _req(m, "Queue"),
+        _req(m, "MemberName"),
+        _req(m, "Interface"),
+        float(_int(m, "HoldTime")),
+        float(_int(m, "RingTime", 0)),
     )
 
 
 def _complete(m: Message, at: float) -> ev.Event:
     return ev.CallCompleted(
-        at, _req(m, "Uniqueid"), _req(m, "Queue"), _req(m, "MemberName"), _req(m, "Interface"),
-        float(_int(m, "HoldTime")), float(_int(m, "TalkTime")), (m.get("Reason") or "").lower(),
+        at,
+        _req(m, "Uniqueid"),
+        _req(m, "Queue"),
+        _req(m, "MemberName"),
+        _req(m, "Interface"),
+        float(_int(m, "HoldTime")),
+        float(_int(m, "TalkTime")),
+        (m.get("Reason") or "").lower(),
     )
 
 
@@ -117,10 +141,18 @@ def _member(m: Message, at: float) -> ev.Event:
     # The status snapshot's QueueMember spells MemberName "Name" and Interface "Location".
     snapshot = m.name == "QueueMember"
     return ev.MemberReported(
-        at, _MEMBER_CHANGE[m.name], _req(m, "Queue"),
-        _req(m, "Name" if snapshot else "MemberName"), _req(m, "Location" if snapshot else "Interface"),
-        _int(m, "Status", 0), m.get("Paused") == "1", m.get("PausedReason") or "", m.get("InCall") == "1",
-        _int(m, "Penalty", 0), _int(m, "CallsTaken", 0), _int(m, "Wrapuptime", 0),
+        at,
+        _MEMBER_CHANGE[m.name],
+        _req(m, "Queue"),
+        _req(m, "Name" if snapshot else "MemberName"),
+        _req(m, "Location" if snapshot else "Interface"),
+        _int(m, "Status", 0),
+        m.get("Paused") == "1",
+        m.get("PausedReason") or "",
+        m.get("InCall") == "1",
+        _int(m, "Penalty", 0),
+        _int(m, "CallsTaken", 0),
+        _int(m, "Wrapuptime", 0),
     )
 
 
@@ -140,8 +172,16 @@ def _var_set(m: Message, at: float) -> ev.Event | None:
         return None  # a global variable (AMI Setvar without a channel)
     var = m.get("Variable")
     if var == "QUEUESTATUS":
-        return ev.QueueStatusSet(at, uid, m.get("Linkedid") or uid, m.get("Channel") or "", _req(m, "Value"),
-                                 None, _caller_num(m), _caller_name(m))
+        return ev.QueueStatusSet(
+            at,
+            uid,
+            m.get("Linkedid") or uid,
+            m.get("Channel") or "",
+            _req(m, "Value"),
+            None,
+            _caller_num(m),
+            _caller_name(m),
+        )
     if var == "QUEUESRVLEVEL":
         return ev.QueueServiceLevelSeen(at, None, uid, _int(m, "Value"))
     return None
@@ -161,8 +201,16 @@ def _user_event(m: Message, at: float) -> ev.Event | None:
     if not uid:
         return None
     if kind == "QueueResult":
-        return ev.QueueStatusSet(at, uid, m.get("Linkedid") or uid, m.get("Channel") or "", _req(m, "QueueStatus"),
-                                 m.get("Queue") or None, _caller_num(m), _caller_name(m))
+        return ev.QueueStatusSet(
+            at,
+            uid,
+            m.get("Linkedid") or uid,
+            m.get("Channel") or "",
+            _req(m, "QueueStatus"),
+            m.get("Queue") or None,
+            _caller_num(m),
+            _caller_name(m),
+        )
     if kind == "CSAT":
         return ev.SurveyAnswered(at, uid, m.get("Queue") or "", m.get("MemberName") or "", _int(m, "Score"))
     if kind == "IVRChoice":
@@ -186,22 +234,36 @@ def _attended_transfer(m: Message, at: float) -> ev.Event | None:
 
 def _queue_entry(m: Message, at: float) -> ev.Event:
     return ev.WaitingCallerListed(
-        at, _req(m, "Uniqueid"), m.get("Channel") or "", _req(m, "Queue"), _caller_num(m), _caller_name(m),
-        _int(m, "Position", 0), float(_int(m, "Wait", 0)),
+        at,
+        _req(m, "Uniqueid"),
+        m.get("Channel") or "",
+        _req(m, "Queue"),
+        _caller_num(m),
+        _caller_name(m),
+        _int(m, "Position", 0),
+        float(_int(m, "Wait", 0)),
     )
 
 
 def _channel(m: Message, at: float) -> ev.Event:
     uid = _req(m, "Uniqueid")
     return ev.ChannelListed(
-        at, uid, m.get("Linkedid") or uid, m.get("Channel") or "", m.get("Application") or "",
-        m.get("ApplicationData") or "", m.get("BridgeId") or "", _caller_num(m), _caller_name(m),
+        at,
+        uid,
+        m.get("Linkedid") or uid,
+        m.get("Channel") or "",
+        m.get("Application") or "",
+        m.get("ApplicationData") or "",
+        m.get("BridgeId") or "",
+        _caller_num(m),
+        _caller_name(m),
     )
 
 
 def _queue_params(m: Message, at: float) -> ev.Event:
-    return ev.QueueListed(at, _req(m, "Queue"), _int(m, "ServiceLevel", 0), m.get("Strategy") or "",
-                          _int(m, "Max", 0))
+    return ev.QueueListed(
+        at, _req(m, "Queue"), _int(m, "ServiceLevel", 0), m.get("Strategy") or "", _int(m, "Max", 0)
+    )
 
 
 def _queues_done(m: Message, at: float) -> ev.Event:
@@ -243,6 +305,19 @@ _PREFILTER: dict[str, tuple[bytes, ...]] = {
     "Newexten": (b"\nApplication: Queue\n",),
 }
 
+_WANTED: dict[bytes, tuple[bytes, ...] | None] = {name.encode(): _PREFILTER.get(name) for name in TABLE}
+
+
+def wanted(name: bytes, raw: bytes) -> bool:
+    """The decoder's event filter: only events the table translates, prefiltered by bytes."""
+    patterns = _WANTED.get(name, False)
+    if patterns is None:
+        return True
+    if patterns is False:
+        return False
+    return any(p in raw for p in patterns)  # type: ignore[union-attr]
+
+
 # Event classes the tracker needs when subscribing with a mask: Queue*/Agent* are "agent",
 # channels and bridges "call", the dialplan's UserEvents "user"; "dialplan" (VarSet/Newexten)
 # is optional and only refines refused joins and service levels.
@@ -283,7 +358,7 @@ class Translator:
             return None
         patterns = _PREFILTER.get(msg.name)
         if patterns is not None and not any(p in msg.raw for p in patterns):
-            return None
+            return None  # already filtered when the decoder was given ``wanted``
         ts = msg.get("Timestamp")
         if ts:
             try:

@@ -82,7 +82,9 @@ def queue_figures(
     for r in records:
         f = figures.get(r.queue)
         if f is None:
-            f = figures[r.queue] = QueueFigures(servicelevel_s=servicelevel_for(r.queue) or DEFAULT_SERVICELEVEL_S)
+            f = figures[r.queue] = QueueFigures(
+                servicelevel_s=servicelevel_for(r.queue) or DEFAULT_SERVICELEVEL_S
+            )
         f.add(r)
     return figures
 

@@ -25,8 +25,13 @@ class Outcome(enum.StrEnum):
 
 
 LOST_OUTCOMES = (
-    Outcome.TIMEOUT, Outcome.LEAVEEMPTY, Outcome.EXITWITHKEY, Outcome.JOINEMPTY,
-    Outcome.FULL, Outcome.JOINUNAVAIL, Outcome.WITHDRAW,
+    Outcome.TIMEOUT,
+    Outcome.LEAVEEMPTY,
+    Outcome.EXITWITHKEY,
+    Outcome.JOINEMPTY,
+    Outcome.FULL,
+    Outcome.JOINUNAVAIL,
+    Outcome.WITHDRAW,
 )
 
 # QUEUESTATUS of a join that Asterisk refused: no QueueCallerJoin, no queue_log line.
@@ -99,13 +104,34 @@ class Stint:
     ring_no_answer: int = 0
 
     def record(
-        self, outcome: Outcome, at: float, *, talk_s: float | None = None, ended_by: str | None = None,
-        short_abandon: bool = False, end_seen: bool = True,
+        self,
+        outcome: Outcome,
+        at: float,
+        *,
+        talk_s: float | None = None,
+        ended_by: str | None = None,
+        short_abandon: bool = False,
+        end_seen: bool = True,
     ) -> StintRecord:
         return StintRecord(
-            self.call_id, self.linked_id, self.queue, self.caller_num, self.caller_name, outcome,
-            self.joined_at, at, self.wait_s, talk_s, self.agent, self.interface, ended_by,
-            self.transfer_target, short_abandon, self.ring_no_answer, self.join_seen, end_seen,
+            self.call_id,
+            self.linked_id,
+            self.queue,
+            self.caller_num,
+            self.caller_name,
+            outcome,
+            self.joined_at,
+            at,
+            self.wait_s,
+            talk_s,
+            self.agent,
+            self.interface,
+            ended_by,
+            self.transfer_target,
+            short_abandon,
+            self.ring_no_answer,
+            self.join_seen,
+            end_seen,
         )
 
 

@@ -51,9 +51,9 @@ def interface_of(channel: str, interfaces: list[str]) -> str | None:
 
 def reconcile(tracker: Tracker, snap: Snapshot, at: float, out: list[ch.Change]) -> None:
     bridges: dict[str, list[ev.ChannelListed]] = {}
-    for chan in snap.channels.values():
-        if chan.bridge:
-            bridges.setdefault(chan.bridge, []).append(chan)
+    for listed_chan in snap.channels.values():
+        if listed_chan.bridge:
+            bridges.setdefault(listed_chan.bridge, []).append(listed_chan)
     closed = adopted = 0
     for stint in list(tracker.stints.values()):
         if stint.epoch >= snap.epoch:
@@ -88,7 +88,9 @@ def reconcile(tracker: Tracker, snap: Snapshot, at: float, out: list[ch.Change])
     out.append(ch.LinkResynced(at, closed, adopted))
 
 
-def _agent_leg(chan: ev.ChannelListed | None, bridges: dict[str, list[ev.ChannelListed]]) -> ev.ChannelListed | None:
+def _agent_leg(
+    chan: ev.ChannelListed | None, bridges: dict[str, list[ev.ChannelListed]]
+) -> ev.ChannelListed | None:
     if chan is None or not chan.bridge:
         return None
     for other in bridges.get(chan.bridge, []):
@@ -126,8 +128,17 @@ def _adopt_waiting(tracker: Tracker, snap: Snapshot, at: float, out: list[ch.Cha
             continue
         chan = snap.channels.get(call_id)
         linked = chan.linked_id if chan is not None else call_id
-        stint = Stint(call_id, linked, w.queue, w.caller_num, w.caller_name, at - w.wait_s, w.position,
-                      snap.epoch, join_seen=False)
+        stint = Stint(
+            call_id,
+            linked,
+            w.queue,
+            w.caller_num,
+            w.caller_name,
+            at - w.wait_s,
+            w.position,
+            snap.epoch,
+            join_seen=False,
+        )
         tracker.stints[call_id] = stint
         tracker.by_linked[linked] = call_id
         tracker.last_queue[call_id] = w.queue
@@ -147,8 +158,17 @@ def _adopt_answered(
         queue = chan.app_data.split(",", 1)[0].strip()
         if agent_leg is None or not queue:
             continue
-        stint = Stint(uid, chan.linked_id, queue, chan.caller_num, chan.caller_name, None, 0, snap.epoch,
-                      join_seen=False)
+        stint = Stint(
+            uid,
+            chan.linked_id,
+            queue,
+            chan.caller_num,
+            chan.caller_name,
+            None,
+            0,
+            snap.epoch,
+            join_seen=False,
+        )
         tracker.stints[uid] = stint
         tracker.last_queue[uid] = queue
         _answered_in_gap(tracker, stint, agent_leg, at)

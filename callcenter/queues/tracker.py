@@ -23,8 +23,9 @@ Pure: no IO, no clock; time comes from the events. Must not import callcenter.am
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from callcenter.queues import changes as ch
 from callcenter.queues import events as ev
@@ -105,7 +106,9 @@ class Tracker:
             # A join while the last stint is still open: its end was missed (a stream gap).
             self._anomaly(e.at, f"call {e.call_id} joined {e.queue} while still in {old.queue}", out)
             self._end(old, Outcome.UNKNOWN, e.at, out, end_seen=False)
-        stint = Stint(e.call_id, e.linked_id, e.queue, e.caller_num, e.caller_name, e.at, e.position, self.epoch)
+        stint = Stint(
+            e.call_id, e.linked_id, e.queue, e.caller_num, e.caller_name, e.at, e.position, self.epoch
+        )
         self.stints[e.call_id] = stint
         self.by_linked[e.linked_id] = e.call_id
         self.last_queue[e.call_id] = e.queue
@@ -238,8 +241,11 @@ class Tracker:
         stint = self._stint(e.call_id, e.queue, e.at, out)
         agent = self._agent(e.interface, e.member)
         agent.ringing.add(e.call_id)
-        out.append(ch.CallOffered(e.at, e.call_id, e.queue, e.member, e.interface, stint.caller_num,
-                                  stint.caller_name))
+        out.append(
+            ch.CallOffered(
+                e.at, e.call_id, e.queue, e.member, e.interface, stint.caller_num, stint.caller_name
+            )
+        )
         self._agent_changed(agent, e.at, out)
 
     def _ring_unanswered(self, e: ev.AgentRingUnanswered, out: list[ch.Change]) -> None:
@@ -403,8 +409,15 @@ class Tracker:
     # -- endings -------------------------------------------------------------------------------
 
     def _end(
-        self, stint: Stint, outcome: Outcome, at: float, out: list[ch.Change], *,
-        talk_s: float | None = None, ended_by: str | None = None, end_seen: bool = True,
+        self,
+        stint: Stint,
+        outcome: Outcome,
+        at: float,
+        out: list[ch.Change],
+        *,
+        talk_s: float | None = None,
+        ended_by: str | None = None,
+        end_seen: bool = True,
     ) -> None:
         if self.stints.get(stint.call_id) is stint:
             del self.stints[stint.call_id]
@@ -412,11 +425,14 @@ class Tracker:
         if stint.phase is not Phase.TALKING and outcome is not Outcome.ANSWERED:
             self._stop_waiting(stint, at, out)
         short = (
-            outcome is Outcome.ABANDONED and stint.wait_s is not None
+            outcome is Outcome.ABANDONED
+            and stint.wait_s is not None
             and stint.wait_s < self.config.short_abandon_s
         )
         self._emit_end(
-            stint.record(outcome, at, talk_s=talk_s, ended_by=ended_by, short_abandon=short, end_seen=end_seen),
+            stint.record(
+                outcome, at, talk_s=talk_s, ended_by=ended_by, short_abandon=short, end_seen=end_seen
+            ),
             out,
         )
 
@@ -428,7 +444,8 @@ class Tracker:
         out.append(ch.AnomalySeen(at, reason))
 
 
-_HANDLERS = {
+_Handler = Callable[[Tracker, Any, list[ch.Change]], None]
+_HANDLERS: dict[type[Any], _Handler] = {
     ev.CallerJoinedQueue: Tracker._joined,
     ev.CallerLeftQueue: Tracker._left,
     ev.CallerExitedUnanswered: Tracker._exited,
