@@ -25,7 +25,7 @@ def _replay(args: argparse.Namespace) -> int:
     config = TrackerConfig(short_abandon_s=tracking.short_abandon_s)
     servicelevels = {q: s for q in tracking.queues if (s := tracking.servicelevel_for(q)) is not None}
     try:
-        report = replay(args.trace, config, servicelevels)
+        report = replay(args.trace, config, servicelevels, args.server)
     except TraceError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 2
@@ -34,6 +34,24 @@ def _replay(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(format_table(report))
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from callcenter.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"{args.config}: {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    servers = ", ".join(f"{s.name} ({s.host}:{s.port})" for s in settings.ami.servers) or "none"
+    print(
+        f"{args.config}: OK — AMI servers: {servers}; journal: "
+        f"{settings.journal.path if settings.journal.enabled else 'off'}"
+    )
     return 0
 
 
@@ -46,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--pretty", action="store_true", help="indent the JSON")
     p.add_argument("--config", help="YAML config (service levels, short-abandon threshold)")
+    p.add_argument("--server", help="which server of a journal with several")
     p.set_defaults(func=_replay)
+    p = sub.add_parser("check-config", help="report every problem of a config file, with its key path")
+    p.add_argument("config")
+    p.set_defaults(func=_check_config)
     return parser
 
 

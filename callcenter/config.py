@@ -72,6 +72,7 @@ class QueueSettings:
     """Per-queue overrides; None means "not configured here"."""
 
     servicelevel_s: int | None = None
+    wrapup_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -426,7 +427,10 @@ def _tracking(raw: object, problems: list[str]) -> TrackingSettings:
             problems.append(f"{path}: expected a queue name as a non-empty string{hint}, got {_show(name)}")
             continue
         queue = _Section(raw_queue, path, _fields(QueueSettings), problems)
-        queues[name] = QueueSettings(servicelevel_s=queue.get("servicelevel_s", None, optional_servicelevel))
+        queues[name] = QueueSettings(
+            servicelevel_s=queue.get("servicelevel_s", None, optional_servicelevel),
+            wrapup_s=queue.get("wrapup_s", None, _optional(_integer(0, SERVICELEVEL_MAX_S))),
+        )
     return TrackingSettings(
         short_abandon_s=section.get("short_abandon_s", d.short_abandon_s, _number(at_least=0)),
         default_servicelevel_s=section.get("default_servicelevel_s", d.default_servicelevel_s, servicelevel),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from callcenter.ami.codec import Decoder, Frame
+from callcenter.ami.codec import Banner, Decoder, Frame
 from callcenter.ami.translate import Rejected, Translator, wanted
 from callcenter.queues import changes as ch
 from callcenter.queues.tracker import Tracker, TrackerConfig
@@ -43,9 +43,10 @@ class Ingest:
     def feed(self, data: bytes, received_at: float | None = None) -> list[ch.Change]:
         return self.frames(self.decoder.feed(data), received_at)
 
-    def link_started(self) -> None:
-        """A new connection: bytes of the previous one that never completed a message are dropped."""
+    def link(self, banner: str, received_at: float | None = None) -> list[ch.Change]:
+        """A new connection began with this banner (bytes input: the decoder starts afresh)."""
         self.decoder.reset()
+        return self.frames([Banner(banner)], received_at)
 
     def finish(self) -> list[ch.Change]:
         return self.tracker.finish()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from callcenter.ami.trace import read_chunks
+from callcenter.ami.trace import TraceError, read_chunks
+from callcenter.journal import LINK, Journal, JournalRow
 from callcenter.ingest import Ingest
 from callcenter.metrics.figures import agent_figures, call_row, queue_figures
 from callcenter.queues import changes as ch
@@ -26,8 +28,15 @@ def replay(
     def collect(changes: list[ch.Change]) -> None:
         records.extend(c.record for c in changes if isinstance(c, ch.StintEnded))
 
-    for chunk in read_chunks(path):
-        collect(ingest.feed(chunk))
+    if is_journal(path):
+        for row in journal_rows(path, server):
+            if row.kind == LINK:
+                collect(ingest.link(row.data.decode("utf-8", "replace"), row.received_at))
+            else:
+                collect(ingest.feed(row.data, row.received_at))
+    else:
+        for chunk in read_chunks(path):
+            collect(ingest.feed(chunk))
     collect(ingest.finish())
     tracker = ingest.tracker
     configured = servicelevels or {}

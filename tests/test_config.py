@@ -69,8 +69,8 @@ def test_example_loads_with_the_documented_defaults() -> None:
     assert settings.tracking.short_abandon_s == 5.0
     assert settings.tracking.default_servicelevel_s == 20
     assert dict(settings.tracking.queues) == {
-        "support": QueueSettings(servicelevel_s=20),
-        "support-l2": QueueSettings(servicelevel_s=30),
+        "support": QueueSettings(servicelevel_s=20, wrapup_s=2),
+        "support-l2": QueueSettings(servicelevel_s=30, wrapup_s=2),
     }
     assert settings.journal == JournalSettings(
         enabled=True, path=str(EXAMPLE.parent / "data/journal.sqlite3")
@@ -339,7 +339,7 @@ def test_unknown_key_is_reported_with_the_allowed_keys() -> None:
         ({"journal": {"file": "x"}}, "journal.file: unknown key (expected one of: enabled, path)"),
         (
             {"tracking": {"queues": {"q": {"service_level": 20}}}},
-            "tracking.queues.q.service_level: unknown key (expected one of: servicelevel_s)",
+            "tracking.queues.q.service_level: unknown key (expected one of: servicelevel_s, wrapup_s)",
         ),
         ({"log": {True: 1}}, "log.true: unknown key (expected one of: level, figures_interval_s)"),
     ],
@@ -578,3 +578,11 @@ def test_any_server_entry_gives_a_server_or_a_config_error(extra: dict[str, obje
         assert all(problem.startswith("ami.servers[0].") for problem in error.problems)
     else:
         assert settings.ami.servers[0].name == "pbx1"
+
+
+def test_queue_wrapup_is_validated() -> None:
+    settings = parse_settings({"tracking": {"queues": {"support": {"wrapup_s": 15}}}})
+    assert settings.tracking.queues["support"].wrapup_s == 15
+    with pytest.raises(ConfigError) as err:
+        parse_settings({"tracking": {"queues": {"support": {"wrapup_s": -1}}}})
+    assert err.value.problems[0].startswith("tracking.queues.support.wrapup_s: expected an integer 0-3600")
