@@ -37,6 +37,36 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from callcenter.config import ConfigError, load_settings
+    from callcenter.daemon import run_daemon
+    from callcenter.journal import JournalError
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"callcenter: {args.config}: bad config:\n{exc}", file=sys.stderr)
+        return 2
+    if not settings.ami.servers:
+        print(
+            f"callcenter: {args.config}: ami.servers: expected at least one Asterisk server, got none",
+            file=sys.stderr,
+        )
+        return 2
+    logging.basicConfig(
+        level=settings.log.level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    try:
+        asyncio.run(run_daemon(settings))
+    except JournalError as exc:
+        logging.getLogger("callcenter").error("%s", exc)
+        return 1
+    return 0
+
+
 def _check_config(args: argparse.Namespace) -> int:
     from callcenter.config import ConfigError, load_settings
 
@@ -66,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="YAML config (service levels, short-abandon threshold)")
     p.add_argument("--server", help="which server of a journal with several")
     p.set_defaults(func=_replay)
+    p = sub.add_parser("run", help="the daemon: connect to the configured Asterisks, track and journal")
+    p.add_argument("--config", required=True, help="YAML config file (see config/callcenter.example.yaml)")
+    p.set_defaults(func=_run)
     p = sub.add_parser("check-config", help="report every problem of a config file, with its key path")
     p.add_argument("config")
     p.set_defaults(func=_check_config)

@@ -7,16 +7,45 @@ from pathlib import Path
 from typing import Any
 
 from callcenter.ami.trace import TraceError, read_chunks
-from callcenter.journal import LINK, Journal, JournalRow
 from callcenter.ingest import Ingest
+from callcenter.journal import LINK, Journal, JournalRow
 from callcenter.metrics.figures import agent_figures, call_row, queue_figures
 from callcenter.queues import changes as ch
 from callcenter.queues.model import StintRecord
 from callcenter.queues.tracker import TrackerConfig
 
 
+def is_journal(path: str | Path) -> bool:
+    return Path(path).suffix in (".sqlite3", ".sqlite", ".db")
+
+
+def journal_rows(path: str | Path, server: str | None) -> Iterator[JournalRow]:
+    """One server's rows of a daemon's journal (the only server when there is one)."""
+    if not Path(path).exists():
+        raise TraceError(f"{path}: no such file")
+    journal = Journal(path)
+    try:
+        servers = journal.servers()
+        if server is None:
+            if len(servers) > 1:
+                raise TraceError(
+                    f"{path}: a journal of several servers ({', '.join(servers)}): choose one with --server"
+                )
+            server = servers[0] if servers else ""
+        elif server not in servers:
+            raise TraceError(
+                f"{path}: no server {server!r} in this journal (it has {', '.join(servers) or 'none'})"
+            )
+        yield from journal.rows(server)
+    finally:
+        journal.close()
+
+
 def replay(
-    path: str | Path, config: TrackerConfig | None = None, servicelevels: dict[str, int] | None = None
+    path: str | Path,
+    config: TrackerConfig | None = None,
+    servicelevels: dict[str, int] | None = None,
+    server: str | None = None,
 ) -> dict[str, Any]:
     """Replay a trace; return the report object of ``callcenter replay --json``.
 

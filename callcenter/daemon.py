@@ -1,0 +1,267 @@
+"""``callcenter run``: the composition root of the daemon.
+
+One :class:`PbxLink` per configured Asterisk: its AMI client hands over every chunk read, which
+is journaled (committed) before its frames go through ingest → tracker; the tracker's changes
+go to the sinks. After each (re)connect the link asks Asterisk for its status snapshot
+(QueueStatus, CoreShowChannels); the answers arrive through the same path and the tracker
+reconciles. On start the journal is replayed first, so a killed daemon resumes where it was.
+All tasks are named and live in one TaskGroup; SIGTERM/SIGINT stop it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from callcenter.ami.client import AmiClient, AmiError, AuthenticationFailed, ServerAddress
+from callcenter.ami.codec import Banner, Frame
+from callcenter.ami.translate import wanted
+from callcenter.config import AmiServer, Settings
+from callcenter.ingest import Ingest
+from callcenter.journal import DATA, LINK, Journal, JournalRow
+from callcenter.metrics.figures import DEFAULT_SERVICELEVEL_S, QueueFigures
+from callcenter.queues import changes as ch
+from callcenter.queues.model import AgentState
+from callcenter.queues.tracker import TrackerConfig
+
+log = logging.getLogger("callcenter")
+
+
+def tracker_config(settings: Settings) -> TrackerConfig:
+    tracking = settings.tracking
+    wrapup = {q: s.wrapup_s for q, s in tracking.queues.items() if s.wrapup_s is not None}
+    return TrackerConfig(short_abandon_s=tracking.short_abandon_s, wrapup_s=wrapup)
+
+
+def server_address(server: AmiServer) -> ServerAddress:
+    return ServerAddress(
+        name=server.name,
+        host=server.host,
+        port=server.port,
+        username=server.username,
+        secret=server.secret,
+        auth=server.auth,
+        events=server.events,
+        connect_timeout_s=server.connect_timeout_s,
+        action_timeout_s=server.action_timeout_s,
+        ping_interval_s=server.ping_interval_s,
+        ping_timeout_s=server.ping_timeout_s,
+        reconnect_min_s=server.reconnect_min_s,
+        reconnect_max_s=server.reconnect_max_s,
+    )
+
+
+@dataclass(slots=True)
+class Totals:
+    """Running per-queue figures of finished stints, for the periodic log line."""
+
+    servicelevel_for: Callable[[str], int | None]
+    queues: dict[str, QueueFigures] = field(default_factory=dict)
+
+    def add(self, change: ch.StintEnded) -> None:
+        r = change.record
+        figures = self.queues.get(r.queue)
+        if figures is None:
+            sl = self.servicelevel_for(r.queue) or DEFAULT_SERVICELEVEL_S
+            figures = self.queues[r.queue] = QueueFigures(servicelevel_s=sl)
+        figures.add(r)
+
+
+class PbxLink:
+    """One Asterisk: journal first, then state; the AMI client's listener."""
+
+    def __init__(self, server: AmiServer, settings: Settings, journal: Journal | None) -> None:
+        self.server = server
+        self.journal = journal
+        self.ingest = Ingest(config=tracker_config(settings))
+        tracking = settings.tracking
+
+        def servicelevel_for(queue: str) -> int | None:
+            info = self.ingest.tracker.queues.get(queue)
+            seen = info.servicelevel_s if info is not None else None
+            return seen or tracking.servicelevel_for(queue) or tracking.default_servicelevel_s
+
+        self.totals = Totals(servicelevel_for)
+        self.client = AmiClient(server_address(server), self, event_filter=wanted)
+        self.resync_wanted = asyncio.Event()
+        self.up_since: float | None = None
+
+    # -- recovery ------------------------------------------------------------------------------
+
+    def recover(self, row: JournalRow) -> None:
+        if row.kind == LINK:
+            changes = self.ingest.link(row.data.decode("utf-8", "replace"), row.received_at)
+        else:
+            changes = self.ingest.feed(row.data, row.received_at)
+        self._sink(changes, live=False)
+
+    # -- the AMI client's listener -------------------------------------------------------------
+
+    async def link_up(self, server: str, banner: Banner, at: float) -> None:
+        log.info("%s: AMI link up (%s), resynchronising", server, banner.text)
+        if self.journal is not None:
+            await self.journal.append_async([JournalRow(server, at, LINK, banner.text.encode())])
+        self.ingest.decoder.reset()
+        self._sink(self.ingest.frames([banner], at))
+        self.up_since = at
+        self.resync_wanted.set()
+
+    async def received(self, server: str, chunk: bytes, frames: list[Frame], at: float) -> None:
+        if self.journal is not None:
+            await self.journal.append_async([JournalRow(server, at, DATA, chunk)])
+        self._sink(self.ingest.frames(frames, at))
+
+    async def link_down(self, server: str, reason: str, at: float) -> None:
+        self.up_since = None
+        log.warning("%s: AMI link down: %s", server, reason)
+
+    # -- sinks ---------------------------------------------------------------------------------
+
+    def _sink(self, changes: list[ch.Change], live: bool = True) -> None:
+        name = self.server.name
+        for c in changes:
+            if isinstance(c, ch.StintEnded):
+                self.totals.add(c)
+                if live:
+                    r = c.record
+                    log.info(
+                        "%s: stint %s %s %s wait=%s talk=%s agent=%s%s",
+                        name,
+                        r.call_id,
+                        r.queue,
+                        r.outcome.value,
+                        r.wait_s,
+                        r.talk_s,
+                        r.agent,
+                        "" if r.end_seen else " (end unseen)",
+                    )
+            elif isinstance(c, ch.LinkResynced):
+                log.info("%s: resynchronised: %d stints closed, %d adopted", name, c.closed, c.adopted)
+            elif isinstance(c, ch.AnomalySeen) and live:
+                log.warning("%s: anomaly: %s", name, c.reason)
+
+    async def resync_loop(self) -> None:
+        while True:
+            await self.resync_wanted.wait()
+            self.resync_wanted.clear()
+            try:
+                await self.client.send_list_action("QueueStatus")
+                await self.client.send_list_action("CoreShowChannels")
+            except AmiError as exc:
+                log.warning("%s: resync failed: %s (retried at the next link)", self.server.name, exc)
+
+    def figures_line(self) -> str:
+        tracker = self.ingest.tracker
+        now = tracker.now
+        parts = []
+        for queue in sorted(tracker.queues):
+            waiting = [
+                s
+                for s in tracker.stints.values()
+                if s.queue == queue and s.joined_at is not None and s.answered_at is None
+            ]
+            longest = max((now - s.joined_at for s in waiting if s.joined_at is not None), default=0.0)
+            states: dict[AgentState, int] = {}
+            for interface in tracker.members.get(queue, {}):
+                state = tracker.agent_state(interface, now)[0]
+                states[state] = states.get(state, 0) + 1
+            done = self.totals.queues.get(queue)
+            tally = (
+                f" offered={done.offered} answered={done.answered} abandoned={done.abandoned}"
+                if done is not None
+                else ""
+            )
+            agents = " ".join(f"{s.value}={n}" for s, n in sorted(states.items()))
+            parts.append(f"[{queue}: waiting={len(waiting)} longest={longest:.0f}s {agents}{tally}]")
+        link = "up" if self.up_since is not None else "down"
+        return f"{self.server.name} ({link}): " + (" ".join(parts) or "no queue seen yet")
+
+
+class Daemon:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.journal = Journal(settings.journal.path) if settings.journal.enabled else None
+        self.links = [PbxLink(server, settings, self.journal) for server in settings.ami.servers]
+        self._stopping = asyncio.Event()
+
+    def recover(self) -> int:
+        if self.journal is None:
+            return 0
+        by_name = {link.server.name: link for link in self.links}
+        count = 0
+        for row in self.journal.rows():
+            link = by_name.get(row.server)
+            if link is not None:
+                link.recover(row)
+                count += 1
+        for link in self.links:
+            tracker = link.ingest.tracker
+            ended = sum(f.offered for f in link.totals.queues.values())
+            log.info(
+                "%s: recovered from the journal: %d stints ended, %d in progress",
+                link.server.name,
+                ended,
+                len(tracker.stints),
+            )
+        return count
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        started = time.monotonic()
+        rows = self.recover()
+        log.info(
+            "journal: %s (%d rows replayed in %.2f s)",
+            self.journal.path if self.journal else "off",
+            rows,
+            time.monotonic() - started,
+        )
+        try:
+            async with asyncio.TaskGroup() as group:
+                for link in self.links:
+                    group.create_task(self._client(link), name=f"ami-{link.server.name}")
+                    group.create_task(link.resync_loop(), name=f"resync-{link.server.name}")
+                group.create_task(self._figures(), name="figures")
+                await self._stopping.wait()
+                log.info("stopping")
+                for link in self.links:
+                    await link.client.stop()
+                raise _Stop
+        except* _Stop:
+            pass
+        finally:
+            if self.journal is not None:
+                self.journal.close()
+
+    async def _client(self, link: PbxLink) -> None:
+        try:
+            await link.client.run()
+        except AuthenticationFailed as exc:
+            log.error(
+                "%s: %s — check ami.servers[].username/secret and manager.conf; this server is not retried",
+                link.server.name,
+                exc,
+            )
+
+    async def _figures(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.log.figures_interval_s)
+            for link in self.links:
+                log.info("%s", link.figures_line())
+
+
+class _Stop(Exception):
+    """Leaves the TaskGroup, cancelling every task."""
+
+
+async def run_daemon(settings: Settings) -> None:
+    daemon = Daemon(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, daemon.stop)
+    await daemon.run()
