@@ -156,7 +156,7 @@ class PbxLink:
 
     def figures_line(self) -> str:
         tracker = self.ingest.tracker
-        now = tracker.now
+        now = time.time() + self.ingest.translator.skew  # on Asterisk's clock, like the events
         parts = []
         for queue in sorted(tracker.queues):
             waiting = [

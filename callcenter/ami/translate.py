@@ -334,17 +334,21 @@ class Rejected:
 class Translator:
     """Turns decoded frames into domain events, keeping the last event time for messages without one."""
 
-    __slots__ = ("last_at", "rejected")
+    __slots__ = ("last_at", "rejected", "skew")
 
     def __init__(self) -> None:
         self.last_at = 0.0
         self.rejected = 0
+        # Asterisk's clock minus ours, from the last event with a Timestamp: a message without
+        # one is placed on Asterisk's clock, so waits never mix the two clocks.
+        self.skew = 0.0
 
     def translate(self, frame: Frame, received_at: float | None = None) -> ev.Event | Rejected | None:
         if isinstance(frame, Message):
             return self._message(frame, received_at)
         if isinstance(frame, Banner):
-            return ev.LinkStarted(received_at if received_at is not None else self.last_at, frame.version)
+            at = received_at + self.skew if received_at is not None else self.last_at
+            return ev.LinkStarted(at, frame.version)
         if isinstance(frame, Anomaly):
             self.rejected += 1
             return Rejected(frame.reason)
@@ -367,8 +371,10 @@ class Translator:
                 at = self.last_at
             else:
                 self.last_at = at
+                if received_at is not None:
+                    self.skew = at - received_at
         else:
-            at = received_at if received_at is not None else self.last_at
+            at = received_at + self.skew if received_at is not None else self.last_at
         try:
             return fn(msg, at)
         except BadMessage as exc:
