@@ -25,8 +25,8 @@ from callcenter.ingest import Ingest
 from callcenter.journal import DATA, LINK, Journal, JournalRow
 from callcenter.metrics.figures import DEFAULT_SERVICELEVEL_S, QueueFigures
 from callcenter.queues import changes as ch
-from callcenter.queues.model import AgentState
 from callcenter.queues.tracker import TrackerConfig
+from callcenter.queues.views import queue_views
 
 log = logging.getLogger("callcenter")
 
@@ -155,28 +155,18 @@ class PbxLink:
                 log.warning("%s: resync failed: %s (retried at the next link)", self.server.name, exc)
 
     def figures_line(self) -> str:
-        tracker = self.ingest.tracker
         now = time.time() + self.ingest.translator.skew  # on Asterisk's clock, like the events
         parts = []
-        for queue in sorted(tracker.queues):
-            waiting = [
-                s
-                for s in tracker.stints.values()
-                if s.queue == queue and s.joined_at is not None and s.answered_at is None
-            ]
-            longest = max((now - s.joined_at for s in waiting if s.joined_at is not None), default=0.0)
-            states: dict[AgentState, int] = {}
-            for interface in tracker.members.get(queue, {}):
-                state = tracker.agent_state(interface, now)[0]
-                states[state] = states.get(state, 0) + 1
-            done = self.totals.queues.get(queue)
+        for view in queue_views(self.ingest.tracker, now):
+            done = self.totals.queues.get(view.queue)
             tally = (
                 f" offered={done.offered} answered={done.answered} abandoned={done.abandoned}"
                 if done is not None
                 else ""
             )
-            agents = " ".join(f"{s.value}={n}" for s, n in sorted(states.items()))
-            parts.append(f"[{queue}: waiting={len(waiting)} longest={longest:.0f}s {agents}{tally}]")
+            agents = " ".join(f"{s.value}={n}" for s, n in sorted(view.agents.items()))
+            waiting = f"waiting={len(view.waiting)} longest={view.longest_wait_s:.0f}s"
+            parts.append(f"[{view.queue}: {waiting} {agents}{tally}]")
         link = "up" if self.up_since is not None else "down"
         return f"{self.server.name} ({link}): " + (" ".join(parts) or "no queue seen yet")
 

@@ -329,3 +329,21 @@ def test_finish_settles_whatever_is_open() -> None:
         "b": (Outcome.ANSWERED, False),
         "c": (Outcome.LEAVEEMPTY, True),
     }  # no member known
+
+
+def test_queue_views_waiting_longest_and_agents_by_state() -> None:
+    from callcenter.queues.views import queue_views
+
+    t = Tracker()
+    run(
+        t,
+        member(0, "added"),
+        member(0, "added", BRUNO, "Bruno", paused=True, reason="break"),
+        join(10, "a"),
+        join(25, "b"),
+        ev.AgentRang(26, "b", "support", "Ana", ANA),
+    )
+    (view,) = queue_views(t, now=40.0)
+    assert [(c.call_id, c.wait_s) for c in view.waiting] == [("a", 30.0), ("b", 15.0)]
+    assert view.longest_wait_s == 30.0
+    assert view.agents == {AgentState.RINGING: 1, AgentState.PAUSED: 1}

@@ -1,0 +1,94 @@
+"""The daemon in-process against a fake Asterisk: bad input is counted and logged, nothing stops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from callcenter.config import parse_settings
+from callcenter.daemon import Daemon
+from callcenter.replay import replay
+from tests.fakeami import FakeAmi, event
+
+JOIN = event(
+    "QueueCallerJoin", ("Timestamp", "1000.0"), ("Channel", "PJSIP/trunk-00000001"), ("Uniqueid", "1000.1"),
+    ("Linkedid", "1000.1"), ("CallerIDNum", "+5491155550001"), ("CallerIDName", "José Peña"),
+    ("Queue", "support"), ("Position", "1"), ("Count", "1"),
+)  # fmt: skip
+
+
+async def _until(predicate: object, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if callable(predicate) and predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+async def test_malformed_frames_are_anomalies_and_tracking_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="callcenter")
+    async with FakeAmi() as ami:
+        settings = parse_settings({
+            "ami": {"servers": [{"name": "pbx1", "port": ami.port, "username": "lab", "secret": "labsecret",
+                                 "auth": "plain"}]},
+            "journal": {"path": str(tmp_path / "journal.sqlite3")},
+        })  # fmt: skip
+        daemon = Daemon(settings)
+        running = asyncio.create_task(daemon.run(), name="daemon")
+        link = daemon.links[0]
+        await link.client.wait_up(5)
+        await ami.push(b"this is not AMI\r\nat all\r\n\r\n")
+        await ami.push(event("QueueCallerJoin", ("Queue", "support")))  # no Uniqueid
+        await ami.push(event("AgentConnect", ("Uniqueid", "9.9"), ("Queue", "q"), ("MemberName", "A"),
+                             ("Interface", "I"), ("HoldTime", "soon")))  # fmt: skip
+        await ami.push(b"Event: Huge\r\nX: " + b"y" * (1 << 20) + b"\r\n\r\n")
+        await ami.push(JOIN)
+        tracker = link.ingest.tracker
+        await _until(lambda: "1000.1" in tracker.stints)
+        assert tracker.stints["1000.1"].caller_name == "José Peña"
+        assert link.ingest.anomaly_count == 4
+        assert link.client.state.name == "UP"
+        daemon.stop()
+        await asyncio.wait_for(running, 5)
+    warnings = [r.getMessage() for r in caplog.records if "anomaly" in r.getMessage()]
+    assert len(warnings) == 4
+    assert any("expected a Uniqueid header" in w for w in warnings)
+    assert any("longer than 1048576 bytes" in w for w in warnings)
+    # The journal kept everything, garbage included: a replay sees the same.
+    report = replay(tmp_path / "journal.sqlite3")
+    assert report["anomalies"] >= 4
+    assert [c["id"] for c in report["calls"]] == ["1000.1"]  # still waiting at the end: listed as unknown
+
+
+def test_run_with_a_broken_config_names_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "ami:\n  servers:\n    - name: pbx1\n      port: abc\n      username: u\n      secret: s\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "callcenter", "run", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "ami.servers[0].port: expected an integer 1-65535, got 'abc'" in result.stderr
+
+
+def test_run_without_servers_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("log:\n  level: info\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "callcenter", "run", "--config", str(empty)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "ami.servers: expected at least one Asterisk server" in result.stderr
