@@ -130,3 +130,22 @@ def test_random_bytes_never_raise_and_splits_agree(data: bytes, sizes: list[int]
             f.items  # noqa: B018
     if len(data) < 512:
         assert _key(parts) == _key(whole)
+
+
+def test_crlf_and_bare_lf_streams_give_the_same_messages(transfer_stream: bytes) -> None:
+    def view(frames: list[Frame]) -> list[object]:
+        return [(f.name, f.items) if isinstance(f, Message) else f for f in frames]
+
+    crlf = view(Decoder().feed(transfer_stream))
+    lf_stream = transfer_stream.replace(b"\r\n", b"\n")
+    assert view(Decoder().feed(lf_stream)) == crlf
+    assert view(_feed_in(lf_stream, [3] * (len(lf_stream) // 3))) == crlf
+
+
+def test_event_filter_skips_unwanted_events_unparsed() -> None:
+    d = Decoder(event_filter=lambda name, raw: name == b"Hangup")
+    frames = d.feed(
+        b"Event: VarSet\r\nVariable: X\r\n\r\nEvent: Hangup\r\nUniqueid: 1\r\n\r\nResponse: Success\r\n\r\n"
+    )
+    assert [f.name for f in frames if isinstance(f, Message)] == ["Hangup", "Success"]
+    assert d.skipped == 1

@@ -68,7 +68,7 @@ def _filtered_stream(name: str, classes: set[str]) -> bytes:
             privilege = set((f.get("Privilege") or "").split(","))
             if f.is_event and privilege and not privilege & classes:
                 continue
-            out.append(f.raw.replace(b"\n", b"\r\n") + b"\r\n\r\n")
+            out.append(f.raw + b"\r\n\r\n")
     return b"".join(out)
 
 

@@ -33,7 +33,7 @@ def decode_text(raw: bytes) -> str:
 
 
 # "Key: value" lines; a value may be empty ("Application:"). One C-level pass per message.
-_HEADER = re.compile(r"^([^:\n]+):[ ]?(.*)$", re.M)
+_HEADER = re.compile(r"^([^:\r\n]+):[ ]?([^\r\n]*)", re.M)
 
 
 class Message:
@@ -68,6 +68,7 @@ class Message:
     def _parse_follows(self, text: str) -> None:
         # Old-style command output: header lines, then raw lines up to --END COMMAND--.
         for line in text.split("\n"):
+            line = line.removesuffix("\r")
             match = _HEADER.match(line)
             if match and " " not in match.group(1):
                 self._items.append((match.group(1), match.group(2)))
@@ -163,6 +164,7 @@ class Decoder:
     __slots__ = (
         "_buf",
         "_carry_cr",
+        "_crlf",
         "_discarding",
         "_pending_follows",
         "anomalies",
@@ -176,6 +178,7 @@ class Decoder:
         self._carry_cr = False
         self._discarding = False
         self._pending_follows: list[bytes] = []
+        self._crlf: bool | None = None  # line ends of this stream, known at its first empty line
         self.max_message = max_message
         self.event_filter = event_filter
         self.anomalies = 0
@@ -187,8 +190,35 @@ class Decoder:
         self._carry_cr = False
         self._discarding = False
         self._pending_follows = []
+        self._crlf = None
 
     def feed(self, data: bytes) -> list[Frame]:
+        out: list[Frame] = []
+        if self._crlf is None:
+            data = self._buf + data
+            self._buf = b""
+            if data.startswith(BANNER_PREFIX) and not self._discarding:
+                # The banner is a lone line: hand it over as soon as it is complete.
+                line, nl, rest = data.partition(b"\n")
+                if not nl:
+                    self._buf = data
+                    return out
+                out.append(Banner(decode_text(line).strip()))
+                data = rest
+            lf, crlf = data.find(b"\n\n"), data.find(b"\r\n\r\n")
+            if lf < 0 and crlf < 0:  # no message complete yet: line ends still unknown
+                if self._discarding:
+                    self._buf = data[-3:]
+                else:
+                    self._buf = data
+                    self._check_size(out)
+                return out
+            # Asterisk writes \r\n; a peer that writes bare \n is normalised (a copy per read).
+            self._crlf = crlf >= 0 and (lf < 0 or crlf < lf)
+        if self._crlf:
+            buf = self._buf + data if self._buf else data
+            self._split(buf, b"\r\n\r\n", b"\r\n", out)
+            return out
         if self._carry_cr:
             data = b"\r" + data
             self._carry_cr = False
@@ -198,42 +228,54 @@ class Decoder:
             self._carry_cr = True
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n")
-        buf = self._buf + data if self._buf else data
-        out: list[Frame] = []
+        self._split(self._buf + data if self._buf else data, b"\n\n", b"\n", out)
+        return out
+
+    def _split(self, buf: bytes, sep: bytes, eol: bytes, out: list[Frame]) -> None:
         if self._discarding:
             # The rest of an oversized message, already reported: skip to its end.
-            end = buf.find(b"\n\n")
+            end = buf.find(sep)
             if end < 0:
-                self._buf = buf[-1:]
-                return out
+                self._buf = buf[-len(sep) + 1 :]
+                return
             self._discarding = False
-            buf = buf[end + 2 :]
-        if buf.startswith(BANNER_PREFIX) and not self._pending_follows and not self._discarding:
-            # The banner is a lone line: hand it over as soon as it is complete.
-            line, nl, rest = buf.partition(b"\n")
-            if nl:
+            buf = buf[end + len(sep) :]
+        if buf.startswith(BANNER_PREFIX) and not self._pending_follows:
+            line, found, rest = buf.partition(eol)
+            if found:
                 out.append(Banner(decode_text(line).strip()))
                 buf = rest
-        parts = buf.split(b"\n\n")
+        parts = buf.split(sep)
         self._buf = parts.pop()
+        keep = self.event_filter
+        limit = self.max_message
         for part in parts:
-            self._frame(part, out)
+            # Fast path, inlined: an ordinary event (most of the stream).
+            if part[:7] == b"Event: " and not self._pending_follows and len(part) <= limit:
+                nl = part.find(eol, 7)
+                name = part[7:] if nl < 0 else part[7:nl]
+                if keep is None or keep(name, part):
+                    out.append(Message(part, name.decode("latin-1").strip(), True))
+                else:
+                    self.skipped += 1  # nobody reads it: never build or parse it
+            else:
+                self._frame(part, sep, out)
+        self._check_size(out)
+
+    def _check_size(self, out: list[Frame]) -> None:
         if len(self._buf) > self.max_message:
             self._oversize(self._buf, out)
             self._buf = b""
             self._discarding = True
-        return out
 
-    def _frame(self, part: bytes, out: list[Frame]) -> None:
+    def _frame(self, part: bytes, sep: bytes, out: list[Frame]) -> None:
         if self._pending_follows:
-            self._follows(part, out)
+            self._follows(part, sep, out)
             return
+        if part[:1] in (b"\n", b"\r"):
+            part = part.lstrip(b"\r\n")
         if not part:
             return
-        if part[:1] == b"\n":
-            part = part.lstrip(b"\n")
-            if not part:
-                return
         if part.startswith(b"Event: "):
             nl = part.find(b"\n")
             name = part[7:] if nl < 0 else part[7:nl]
@@ -271,12 +313,12 @@ class Decoder:
         else:
             out.append(Message(part, name, False))
 
-    def _follows(self, part: bytes, out: list[Frame]) -> None:
+    def _follows(self, part: bytes, sep: bytes, out: list[Frame]) -> None:
         pending = self._pending_follows
         pending.append(part)
         if _END_COMMAND in part:
             self._pending_follows = []
-            out.append(Message(b"\n\n".join(pending), "Follows", False))
+            out.append(Message(sep.join(pending), "Follows", False))
         elif sum(len(p) for p in pending) > self.max_message:
             self._pending_follows = []
             self._oversize(pending[0], out)

@@ -12,6 +12,7 @@ Pure: no IO, no clock. The caller passes ``received_at``, used when a message ha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -299,23 +300,24 @@ TABLE: dict[str, Translate] = {
     "CoreShowChannelsComplete": _channels_done,
 }
 
-# Byte patterns an event must contain to be worth parsing (the codec normalises line ends to \n).
-_PREFILTER: dict[str, tuple[bytes, ...]] = {
-    "VarSet": (b"\nVariable: QUEUESTATUS\n", b"\nVariable: QUEUESRVLEVEL\n"),
-    "Newexten": (b"\nApplication: Queue\n",),
+# What an event must contain to be worth parsing, as a regex on its raw bytes (\r\n or \n).
+_PREFILTER: dict[str, re.Pattern[bytes]] = {
+    "VarSet": re.compile(rb"\nVariable: (?:QUEUESTATUS|QUEUESRVLEVEL)\r?\n"),
+    "Newexten": re.compile(rb"\nApplication: Queue\r?\n"),
 }
 
-_WANTED: dict[bytes, tuple[bytes, ...] | None] = {name.encode(): _PREFILTER.get(name) for name in TABLE}
+_WANTED: dict[bytes, Callable[[bytes], object] | None] = {
+    name.encode(): (p.search if (p := _PREFILTER.get(name)) is not None else None) for name in TABLE
+}
 
 
 def wanted(name: bytes, raw: bytes) -> bool:
     """The decoder's event filter: only events the table translates, prefiltered by bytes."""
-    patterns = _WANTED.get(name, False)
-    if patterns is None:
-        return True
-    if patterns is False:
+    try:
+        match = _WANTED[name]
+    except KeyError:
         return False
-    return any(p in raw for p in patterns)  # type: ignore[union-attr]
+    return match is None or match(raw) is not None
 
 
 # Event classes the tracker needs when subscribing with a mask: Queue*/Agent* are "agent",
@@ -360,8 +362,8 @@ class Translator:
         fn = TABLE.get(msg.name)
         if fn is None:
             return None
-        patterns = _PREFILTER.get(msg.name)
-        if patterns is not None and not any(p in msg.raw for p in patterns):
+        pattern = _PREFILTER.get(msg.name)
+        if pattern is not None and pattern.search(msg.raw) is None:
             return None  # already filtered when the decoder was given ``wanted``
         ts = msg.get("Timestamp")
         if ts:
