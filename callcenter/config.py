@@ -53,7 +53,7 @@ class AmiServer:
     username: str
     secret: str = field(repr=False)  # settings get logged; the AMI password must not be
     auth: AuthMethod = "md5"
-    events: tuple[str, ...] = ("call", "agent", "user", "dialplan")
+    events: tuple[str, ...] = ("call", "agent", "user")
     connect_timeout_s: float = 5.0
     action_timeout_s: float = 10.0
     ping_interval_s: float = 15.0

@@ -65,7 +65,7 @@ def test_example_loads_with_the_documented_defaults() -> None:
     assert settings.ami.servers == (AmiServer(name="pbx1", username="callcenter", secret="change-me"),)
     server = settings.ami.servers[0]
     assert (server.host, server.port, server.auth) == ("127.0.0.1", 5038, "md5")
-    assert server.events == ("call", "agent", "user", "dialplan")
+    assert server.events == ("call", "agent", "user")
     assert settings.tracking.short_abandon_s == 5.0
     assert settings.tracking.default_servicelevel_s == 20
     assert dict(settings.tracking.queues) == {
@@ -97,7 +97,7 @@ def test_example_shows_every_key() -> None:
 def test_defaults_are_the_documented_values() -> None:
     server = AmiServer(name="a", username="u", secret="s")
     assert (server.host, server.port, server.auth) == ("127.0.0.1", 5038, "md5")
-    assert server.events == ("call", "agent", "user", "dialplan")
+    assert server.events == ("call", "agent", "user")
     assert (server.connect_timeout_s, server.action_timeout_s) == (5.0, 10.0)
     assert (server.ping_interval_s, server.ping_timeout_s) == (15.0, 5.0)
     assert (server.reconnect_min_s, server.reconnect_max_s) == (0.5, 30.0)

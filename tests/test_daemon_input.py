@@ -92,3 +92,27 @@ def test_run_without_servers_says_so(tmp_path: Path) -> None:
         timeout=30,
     )
     assert result.returncode == 2 and "ami.servers: expected at least one Asterisk server" in result.stderr
+
+
+async def test_two_asterisks_at_once_each_tracked_apart(tmp_path: Path) -> None:
+    async with FakeAmi() as one, FakeAmi() as two:
+        servers = [{"name": name, "port": ami.port, "username": "lab", "secret": "labsecret", "auth": "md5"}
+                   for name, ami in (("north", one), ("south", two))]  # fmt: skip
+        settings = parse_settings(
+            {"ami": {"servers": servers}, "journal": {"path": str(tmp_path / "j.sqlite3")}}
+        )
+        daemon = Daemon(settings)
+        running = asyncio.create_task(daemon.run(), name="daemon")
+        north, south = daemon.links
+        await north.client.wait_up(5)
+        await south.client.wait_up(5)
+        await one.push(JOIN)
+        await two.push(JOIN.replace(b"support", b"sales"))
+        await _until(
+            lambda: "1000.1" in north.ingest.tracker.stints and "1000.1" in south.ingest.tracker.stints
+        )
+        assert north.ingest.tracker.stints["1000.1"].queue == "support"
+        assert south.ingest.tracker.stints["1000.1"].queue == "sales"
+        daemon.stop()
+        await asyncio.wait_for(running, 5)
+    assert replay(tmp_path / "j.sqlite3", server="south")["calls"][0]["queue"] == "sales"
