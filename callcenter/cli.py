@@ -6,26 +6,46 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from callcenter import __version__
+
+if TYPE_CHECKING:
+    from callcenter.config import Settings
+
+
+def _load(path: str | None, *, need_servers: bool = False) -> Settings | None:
+    """The settings of a config file (defaults without one); every problem printed otherwise."""
+    from callcenter.config import ConfigError, default_settings, load_settings
+
+    try:
+        settings = load_settings(path) if path else default_settings()
+    except ConfigError as exc:
+        print(f"callcenter: {path}: {len(exc.problems)} problem(s) in the config:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+    if need_servers and not settings.ami.servers:
+        print(
+            f"callcenter: {path}: ami.servers: expected at least one Asterisk server, got none",
+            file=sys.stderr,
+        )
+        return None
+    return settings
 
 
 def _replay(args: argparse.Namespace) -> int:
     from callcenter.ami.trace import TraceError
-    from callcenter.config import ConfigError, default_settings, load_settings
     from callcenter.queues.tracker import TrackerConfig
     from callcenter.replay import format_table, replay
 
-    try:
-        settings = load_settings(args.config) if args.config else default_settings()
-    except ConfigError as exc:
-        print(f"callcenter: bad config:\n{exc}", file=sys.stderr)
+    settings = _load(args.config)
+    if settings is None:
         return 2
     tracking = settings.tracking
-    config = TrackerConfig(short_abandon_s=tracking.short_abandon_s)
     servicelevels = {q: s for q in tracking.queues if (s := tracking.servicelevel_for(q)) is not None}
     try:
-        report = replay(args.trace, config, servicelevels, args.server)
+        report = replay(args.trace, TrackerConfig.from_settings(tracking), servicelevels, args.server)
     except TraceError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 2
@@ -41,20 +61,11 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    from callcenter.config import ConfigError, load_settings
     from callcenter.daemon import run_daemon
     from callcenter.journal import JournalError
 
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(f"callcenter: {args.config}: bad config:\n{exc}", file=sys.stderr)
-        return 2
-    if not settings.ami.servers:
-        print(
-            f"callcenter: {args.config}: ami.servers: expected at least one Asterisk server, got none",
-            file=sys.stderr,
-        )
+    settings = _load(args.config, need_servers=True)
+    if settings is None:
         return 2
     logging.basicConfig(
         level=settings.log.level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
@@ -68,20 +79,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from callcenter.config import ConfigError, load_settings
-
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(f"{args.config}: {len(exc.problems)} problem(s):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+    settings = _load(args.config)
+    if settings is None:
         return 1
     servers = ", ".join(f"{s.name} ({s.host}:{s.port})" for s in settings.ami.servers) or "none"
-    print(
-        f"{args.config}: OK — AMI servers: {servers}; journal: "
-        f"{settings.journal.path if settings.journal.enabled else 'off'}"
-    )
+    journal = settings.journal.path if settings.journal.enabled else "off"
+    print(f"{args.config}: OK — AMI servers: {servers}; journal: {journal}")
     return 0
 
 

@@ -31,12 +31,6 @@ from callcenter.queues.views import queue_views
 log = logging.getLogger("callcenter")
 
 
-def tracker_config(settings: Settings) -> TrackerConfig:
-    tracking = settings.tracking
-    wrapup = {q: s.wrapup_s for q, s in tracking.queues.items() if s.wrapup_s is not None}
-    return TrackerConfig(short_abandon_s=tracking.short_abandon_s, wrapup_s=wrapup)
-
-
 def server_address(server: AmiServer) -> ServerAddress:
     return ServerAddress(
         name=server.name,
@@ -77,7 +71,7 @@ class PbxLink:
     def __init__(self, server: AmiServer, settings: Settings, journal: Journal | None) -> None:
         self.server = server
         self.journal = journal
-        self.ingest = Ingest(config=tracker_config(settings))
+        self.ingest = Ingest(config=TrackerConfig.from_settings(settings.tracking))
         tracking = settings.tracking
 
         def servicelevel_for(queue: str) -> int | None:

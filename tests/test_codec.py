@@ -117,13 +117,7 @@ def test_encode_action_and_header_injection() -> None:
 @given(st.binary(max_size=2000), st.lists(st.integers(1, 64), max_size=40))
 def test_random_bytes_never_raise_and_splits_agree(data: bytes, sizes: list[int]) -> None:
     whole = Decoder(max_message=512).feed(data)
-    d = Decoder(max_message=512)
-    parts: list[Frame] = []
-    i = 0
-    for n in sizes:
-        parts += d.feed(data[i : i + n])
-        i += n
-    parts += d.feed(data[i:])
+    parts = _feed_in(data, sizes, max_message=512)
     for f in parts:
         if isinstance(f, Message):
             f.get("Event")

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from callcenter.config import TrackingSettings
 from callcenter.queues import changes as ch
 from callcenter.queues import events as ev
 from callcenter.queues.model import (
@@ -47,6 +48,11 @@ from callcenter.queues.resync import Snapshot, reconcile
 class TrackerConfig:
     short_abandon_s: float = 5.0
     wrapup_s: Mapping[str, int] = field(default_factory=dict)  # per queue, when members carry none
+
+    @classmethod
+    def from_settings(cls, tracking: TrackingSettings) -> TrackerConfig:
+        wrapup = {q: s.wrapup_s for q, s in tracking.queues.items() if s.wrapup_s is not None}
+        return cls(short_abandon_s=tracking.short_abandon_s, wrapup_s=wrapup)
 
 
 @dataclass(slots=True)
