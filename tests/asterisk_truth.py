@@ -82,12 +82,31 @@ def stints(name: str) -> dict[tuple[str, str], str]:
     return out
 
 
-def truth(name: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+def refused_joins(name: str) -> list[tuple[str, str]]:
+    """(queue, QUEUESTATUS) of every refused join, from the dialplan's QueueResult user events."""
+    return [
+        (ue["Queue"], ue["QueueStatus"])
+        for call in expected(name).get("calls", [])
+        for ue in call.get("observed", {}).get("user_events", [])
+        if ue.get("UserEvent") == "QueueResult" and ue.get("QueueStatus") in REFUSED
+    ]
+
+
+Truth = tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]
+
+
+def truth(name: str) -> Truth:
+    lines = (TRACES / f"{name}.queue_log").read_text(encoding="utf-8").splitlines()
+    return truth_from(lines, refused_joins(name))
+
+
+def truth_from(lines: list[str], refused: list[tuple[str, str]]) -> Truth:
+    """Figures from queue_log lines plus the refused joins, which queue_log never shows."""
     queues: dict[str, dict[str, Any]] = defaultdict(_queue)
     agents: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"answered": 0, "ring_no_answer": 0, "talk_s": 0.0}
     )
-    for line in (TRACES / f"{name}.queue_log").read_text(encoding="utf-8").splitlines():
+    for line in lines:
         f = line.split("|")
         if len(f) < 5 or f[2] == "NONE":
             continue
@@ -123,18 +142,20 @@ def truth(name: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any
                 q["short_slack"] += abs(wait - SHORT_ABANDON_S) <= 1
             else:
                 q["lost"][kind] += 1
-    for call in expected(name).get("calls", []):
-        for ue in call.get("observed", {}).get("user_events", []):
-            if ue.get("UserEvent") == "QueueResult" and ue.get("QueueStatus") in REFUSED:
-                q = queues[ue["Queue"]]
-                q["offered"] += 1
-                q["lost"][REFUSED[ue["QueueStatus"]]] += 1
+    for queue, status in refused:
+        q = queues[queue]
+        q["offered"] += 1
+        q["lost"][REFUSED[status]] += 1
     return queues, agents
 
 
 def compare(name: str, got: dict[str, Any]) -> list[str]:
     """Differences between a replay report and Asterisk's records (empty: equal within tolerance)."""
-    queues, agents = truth(name)
+    return compare_with(truth(name), got)
+
+
+def compare_with(truths: Truth, got: dict[str, Any]) -> list[str]:
+    queues, agents = truths
     diffs: list[str] = []
     for qname, t in queues.items():
         g = got["queues"].get(qname)

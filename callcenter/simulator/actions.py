@@ -1,0 +1,199 @@
+"""AMI actions against the simulated PBX: what each changes and how Asterisk 22 answers it.
+
+Messages are Asterisk's own (manager.c / app_queue.c), e.g. "Added interface to queue",
+"Interface paused successfully"; a malformed action is answered ``Response: Error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from callcenter.simulator.wire import ActionReply, AmiEvent
+
+if TYPE_CHECKING:
+    from callcenter.simulator.pbx import Pbx
+
+Handler = Callable[["Pbx", Mapping[str, str], str], ActionReply]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def ok(message: str) -> ActionReply:
+    return ActionReply((("Response", "Success"), ("Message", message)))
+
+
+def error(message: str) -> ActionReply:
+    return ActionReply((("Response", "Error"), ("Message", message)))
+
+
+def _queue_add(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    from callcenter.simulator.pbx import Member
+
+    queue, interface = f.get("Queue", ""), f.get("Interface", "")
+    if not queue or not interface:
+        return error("'Queue' and 'Interface' not set.")
+    if queue not in pbx.members:
+        return error("Unable to add interface to queue: No such queue")
+    if interface in pbx.members[queue]:
+        return error("Unable to add interface: Already there")
+    paused = f.get("Paused", "").lower() in _TRUE
+    member = Member(
+        queue,
+        f.get("MemberName") or interface,
+        interface,
+        int(f.get("Penalty") or 0),
+        paused,
+        f.get("Reason", "") if paused else "",
+        login=int(pbx.now),
+    )
+    pbx.members[queue][interface] = member
+    pbx.member_event("QueueMemberAdded", member)
+    pbx.queue_log("MANAGER", queue, interface, "ADDMEMBER", "PAUSED" if paused else "")
+    pbx.members_changed()
+    return ok("Added interface to queue")
+
+
+def _queue_remove(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    queue, interface = f.get("Queue", ""), f.get("Interface", "")
+    member = pbx.members.get(queue, {}).pop(interface, None)
+    if member is None:
+        return error("Unable to remove interface: Not there")
+    pbx.member_event("QueueMemberRemoved", member)
+    pbx.queue_log("MANAGER", queue, interface, "REMOVEMEMBER", "")
+    pbx.members_changed()
+    return ok("Removed interface from queue")
+
+
+def _queue_pause(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    interface, queue = f.get("Interface", ""), f.get("Queue", "")
+    if not interface or "Paused" not in f:
+        return error("Need 'Interface' and 'Paused' headers.")
+    paused = f["Paused"].lower() in _TRUE
+    reason = f.get("Reason", "")
+    targets = [m for m in pbx.memberships(interface) if not queue or m.queue == queue]
+    if not targets:
+        return error("Interface not found")
+    if not queue:
+        verb = "PAUSEALL" if paused else "UNPAUSEALL"
+        pbx.queue_log("NONE", "NONE", targets[0].name, verb, reason)
+    for m in targets:
+        m.paused, m.reason = paused, reason if paused else ""
+        m.last_pause = int(pbx.now) if paused else m.last_pause
+        pbx.queue_log("NONE", m.queue, m.name, "PAUSE" if paused else "UNPAUSE", reason)
+        pbx.member_event("QueueMemberPause", m)
+    pbx.members_changed()
+    return ok("Interface paused successfully" if paused else "Interface unpaused successfully")
+
+
+def _queue_penalty(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    interface, queue = f.get("Interface", ""), f.get("Queue", "")
+    try:
+        penalty = int(f.get("Penalty", ""))
+    except ValueError:
+        return error("Invalid penalty")
+    targets = [m for m in pbx.memberships(interface) if not queue or m.queue == queue]
+    if not targets:
+        return error("Invalid interface, queuename or penalty")
+    for m in targets:
+        m.penalty = penalty
+        pbx.queue_log("NONE", m.queue, m.name, "PENALTY", penalty)
+        pbx.member_event("QueueMemberPenalty", m)
+    pbx.members_changed()
+    return ok("Interface penalty set successfully")
+
+
+def _setvar(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    name, value = f.get("Variable", ""), f.get("Value", "")
+    if not name:
+        return error("No variable specified")
+    if f.get("Channel"):
+        return error("Setvar on a channel is not simulated; set caller variables with Originate")
+    pbx.globals[name] = value
+    pbx.emit(
+        "VarSet",
+        "dialplan,all",
+        ("Channel", "none"),
+        ("Uniqueid", "none"),
+        ("Variable", name),
+        ("Value", value),
+    )
+    return ok("Variable Set")
+
+
+def _originate(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    dp = pbx.spec.dialplan
+    channel = f.get("Channel", "")
+    if not channel:
+        return error("Channel not specified")
+    if not channel.startswith(f"Local/{dp.number}@{dp.context}"):
+        return error(
+            f"Originate failed: the simulator answers Local/{dp.number}@{dp.context} only, got {channel}"
+        )
+    variables: dict[str, str] = {}
+    for pair in f.get("Variable", "").split(","):
+        key, sep, value = pair.partition("=")
+        if sep:
+            variables[key.strip().lstrip("_")] = value
+    caller_id = f.get("CallerID", "")
+
+    def call() -> None:
+        pbx.originate(caller_id, variables, action_id)
+
+    pbx.at(0.0, call)
+    return ok("Originate successfully queued")
+
+
+def _hangup(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    channel = f.get("Channel", "")
+    uid = pbx.uid_of(channel)
+    if uid is None:
+        return error("No such channel")
+    cause = int(f.get("Cause") or 0)
+    pbx.hang_up(uid, cause)
+    return ok("Channel Hungup")
+
+
+def _queue_status(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    return ActionReply(
+        (("Response", "Success"), ("Message", "Queue status will follow")),
+        tuple(pbx.status_items(f.get("Queue", ""), f.get("Member", ""))),
+        "QueueStatusComplete",
+    )
+
+
+def _queue_summary(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    return ActionReply(
+        (("Response", "Success"), ("Message", "Queue summary will follow")),
+        tuple(pbx.summary_items(f.get("Queue", ""))),
+        "QueueSummaryComplete",
+    )
+
+
+def _core_show_channels(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    items = tuple(AmiEvent(pbx.now, "CoreShowChannel", "call,all", h) for h in pbx.channel_rows())
+    return ActionReply(
+        (("Response", "Success"), ("Message", "Channels will follow")), items, "CoreShowChannelsComplete"
+    )
+
+
+def _status(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    items = tuple(AmiEvent(pbx.now, "Status", "call,all", h) for h in pbx.channel_rows())
+    return ActionReply(
+        (("Response", "Success"), ("Message", "Channel status will follow")), items, "StatusComplete"
+    )
+
+
+ACTIONS: dict[str, Handler] = {
+    "queueadd": _queue_add,
+    "queueremove": _queue_remove,
+    "queuepause": _queue_pause,
+    "queuepenalty": _queue_penalty,
+    "setvar": _setvar,
+    "originate": _originate,
+    "hangup": _hangup,
+    "queuestatus": _queue_status,
+    "queuesummary": _queue_summary,
+    "coreshowchannels": _core_show_channels,
+    "status": _status,
+}

@@ -1,0 +1,784 @@
+"""A simulated Asterisk call center, without IO: app_queue, agent phones and the support dialplan.
+
+Virtual time only: ``advance(until)`` runs what is due and returns the AMI events it caused;
+``action()`` applies an AMI action. It emits what Asterisk 22 emits for each situation, in the
+same order for the queue-related events (see ../shared/ami-traces and DOMAIN.md §1):
+join → AgentCalled → (answer: QueueCallerLeave → AgentConnect → … → AgentComplete) or
+(no answer after the member timeout: AgentRingNoAnswer, retry) or (caller hangs up:
+QueueCallerAbandon → QueueCallerLeave) or (Queue() timeout / leave-empty: QueueCallerAbandon →
+QueueCallerLeave → QUEUESTATUS); refused joins (FULL, JOINEMPTY) only set QUEUESTATUS. It
+writes queue_log lines as Asterisk does. Channels follow the lab's shape: callers are
+``Local/600@support/n`` pairs, members ``Local/agentN@agents/n`` pairs or single SIP-like channels.
+Pure: no clock, no sockets; randomness comes from the caller's draws (the traffic module).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from callcenter.simulator.channels import Channel, ChannelFactory
+from callcenter.simulator.model import AgentSpec, CallCenterSpec, QueueSpec
+from callcenter.simulator.wire import ActionReply, AmiEvent, Headers
+
+AGENT, CALL, DIALPLAN, USER, SYSTEM = "agent,all", "call,all", "dialplan,all", "user,all", "system,all"
+NOT_INUSE, INUSE = 1, 2
+PHONE_OVERHEAD_S = 0.012  # join → AgentConnect was 1.014 s with a 1 s answer delay (a_answered_agent_hangup)
+
+
+@dataclass(slots=True)
+class Member:
+    queue: str
+    name: str
+    interface: str
+    penalty: int = 0
+    paused: bool = False
+    reason: str = ""
+    calls: int = 0
+    last_call: int = 0
+    last_pause: int = 0
+    login: int = 0
+
+
+@dataclass(slots=True)
+class Leg:
+    """The queue's call to one member's phone."""
+
+    member: Member
+    outgoing: Channel  # the DestChannel of AgentCalled/AgentConnect
+    phone: Channel | None  # the ;2 half of a Local member (None for a plain device)
+    started: float
+    timers: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Caller:
+    one: Channel  # the caller's phone (;1)
+    two: Channel  # runs the dialplan, the queue caller (;2)
+    variables: dict[str, str]
+    action_id: str = ""
+    entry: Entry | None = None
+    talking: Talk | None = None
+    queue_status: str = ""
+    member_name: str = ""
+    gone: bool = False
+
+
+@dataclass(slots=True)
+class Entry:
+    caller: Caller
+    queue: QueueSpec
+    joined: float
+    opos: int
+    expire: float | None
+    legs: dict[str, Leg] = field(default_factory=dict)
+    retry_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Talk:
+    caller: Caller
+    queue: QueueSpec
+    leg: Leg
+    hold: int
+    connected: float
+    opos: int
+    bridge: str
+
+
+class Pbx:
+    def __init__(
+        self,
+        spec: CallCenterSpec | None = None,
+        *,
+        boot: float = 1_800_000_000.0,
+        agents: Mapping[str, AgentSpec] | None = None,
+    ) -> None:
+        self.spec = spec or CallCenterSpec()
+        self.queues = {q.name: q for q in self.spec.queues}
+        self.agents = dict(agents or {})  # interface -> phone behaviour (default: answers after 1 s)
+        self.now = boot
+        self.channels = ChannelFactory()
+        self.globals: dict[str, str] = {}
+        self.members: dict[str, dict[str, Member]] = {q: {} for q in self.queues}
+        self.waiting: dict[str, list[Entry]] = {q: [] for q in self.queues}
+        self.busy: dict[str, float] = {}  # interface -> end of wrap-up (or inf while in use)
+        self.rr_next: dict[str, int] = {}
+        self.callers: dict[str, Caller] = {}  # by the uid of either leg
+        self.live: dict[str, Channel] = {}  # channels up, by uid
+        self.stats: dict[str, dict[str, float]] = {
+            q: {"completed": 0, "abandoned": 0, "holdtime": 0.0, "talktime": 0.0, "insl": 0}
+            for q in self.queues
+        }
+        self._events: list[AmiEvent] = []
+        self._log: list[str] = []
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._cancelled: set[int] = set()
+        self._seq = itertools.count()
+        self._log.append(f"{int(boot)}|NONE|NONE|NONE|QUEUESTART|\n")
+
+    # -- the Pbx protocol -----------------------------------------------------------------------
+
+    def next_due(self) -> float | None:
+        while self._timers and self._timers[0][1] in self._cancelled:
+            self._cancelled.discard(heapq.heappop(self._timers)[1])
+        return self._timers[0][0] if self._timers else None
+
+    def advance(self, until: float) -> list[AmiEvent]:
+        while (due := self.next_due()) is not None and due <= until:
+            at, _, fn = heapq.heappop(self._timers)
+            self.now = max(self.now, at)
+            fn()
+        self.now = max(self.now, until)
+        events, self._events = self._events, []
+        return events
+
+    def take_queue_log(self) -> list[str]:
+        lines, self._log = self._log, []
+        return lines
+
+    def action(self, name: str, fields: Mapping[str, str], action_id: str, at: float) -> ActionReply:
+        self.now = max(self.now, at)
+        from callcenter.simulator.actions import ACTIONS, error
+
+        handler = ACTIONS.get(name.lower())
+        if handler is None:
+            return error(
+                f"Invalid/unknown command: {name}. Use Action: ListCommands to show available commands."
+            )
+        return handler(self, fields, action_id)
+
+    def booted(self) -> list[AmiEvent]:
+        """What a client sees right after logging in."""
+        return [
+            AmiEvent(
+                self.now,
+                "FullyBooted",
+                SYSTEM,
+                (("Uptime", "0"), ("LastReload", "0"), ("Status", "Fully Booted")),
+            )
+        ]
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def at(self, delay: float, fn: Callable[[], None]) -> int:
+        ident = next(self._seq)
+        heapq.heappush(self._timers, (self.now + delay, ident, fn))
+        return ident
+
+    def _cancel(self, ident: int) -> None:
+        self._cancelled.add(ident)
+
+    def emit(
+        self, name: str, privilege: str, *headers: tuple[str, str] | Headers, action_id: str | None = None
+    ) -> None:
+        flat: list[tuple[str, str]] = []
+        for h in headers:
+            if h and isinstance(h[0], tuple):
+                flat.extend(h)
+            else:
+                flat.append(h)  # type: ignore[arg-type]  # a single (key, value) pair
+        self._events.append(AmiEvent(self.now, name, privilege, tuple(flat), action_id))
+
+    def queue_log(self, callid: str, queue: str, agent: str, verb: str, *data: object) -> None:
+        self._log.append("|".join([str(int(self.now)), callid, queue, agent, verb, *map(str, data)]) + "\n")
+
+    def _var(self, chan: Channel, name: str, value: str) -> None:
+        chan.variables[name] = value
+        self.emit("VarSet", DIALPLAN, chan.snapshot(), ("Variable", name), ("Value", value))
+
+    def _exten(self, chan: Channel, app: str, data: str, priority: int | None = None) -> None:
+        if priority is not None:
+            chan.priority = priority
+        chan.application, chan.app_data = app, data
+        self.emit(
+            "Newexten",
+            DIALPLAN,
+            chan.snapshot(),
+            ("Extension", chan.exten),
+            ("Application", app),
+            ("AppData", data),
+        )
+
+    def _state(self, chan: Channel, state: int) -> None:
+        chan.state = state
+        self.emit("Newstate", CALL, chan.snapshot())
+
+    def _hangup(self, chan: Channel, cause: int = 16, request: str | None = None) -> None:
+        if chan.hung_up:
+            return
+        if request:
+            self.emit(request, CALL, chan.snapshot(), ("Cause", str(cause)))
+        chan.hung_up = True
+        self.live.pop(chan.uid, None)
+        text = "Normal Clearing" if cause == 16 else "Unknown"
+        self.emit("Hangup", CALL, chan.snapshot(), ("Cause", str(cause)), ("Cause-txt", text))
+
+    def _user_event(self, chan: Channel, kind: str, *headers: tuple[str, str]) -> None:
+        self.emit("UserEvent", USER, chan.snapshot(), ("UserEvent", kind), *headers)
+
+    # -- members ----------------------------------------------------------------------------------
+
+    def _member_block(self, m: Member) -> Headers:
+        status = INUSE if self.busy.get(m.interface, 0.0) == float("inf") else NOT_INUSE
+        return (
+            ("Queue", m.queue), ("MemberName", m.name), ("Interface", m.interface),
+            ("StateInterface", m.interface), ("Membership", "dynamic"), ("Penalty", str(m.penalty)),
+            ("CallsTaken", str(m.calls)), ("LastCall", str(m.last_call)), ("LastPause", str(m.last_pause)),
+            ("LoginTime", str(m.login)), ("InCall", "0"), ("Status", str(status)),
+            ("Paused", "1" if m.paused else "0"), ("PausedReason", m.reason), ("Ringinuse", "0"),
+            ("Wrapuptime", "0"),
+        )  # fmt: skip
+
+    def memberships(self, interface: str) -> list[Member]:
+        return [m for ms in self.members.values() if (m := ms.get(interface)) is not None]
+
+    def _device(self, interface: str, in_use: bool) -> None:
+        if in_use:
+            self.busy[interface] = float("inf")
+        for m in self.memberships(interface):
+            self.emit("QueueMemberStatus", AGENT, self._member_block(m))
+
+    def member_event(self, name: str, member: Member) -> None:
+        self.emit(name, AGENT, self._member_block(member))
+
+    def members_changed(self) -> None:
+        """A member came, went or (un)paused: offer waiting callers; leave-empty is checked on the
+        callers' next wait-loop tick (j_leavewhenempty: half a second after the logout)."""
+        for queue in self.queues.values():
+            self._dispatch(queue)
+        self.at(0.5, self._check_empty)
+
+    def uid_of(self, channel: str) -> str | None:
+        return next((c.uid for c in self.live.values() if c.name == channel), None)
+
+    def status_items(self, queue: str, member: str) -> list[AmiEvent]:
+        items = []
+        for spec in self.queues.values():
+            if queue and spec.name != queue:
+                continue
+            stats = self.stats[spec.name]
+            done, dropped = stats["completed"], stats["abandoned"]
+            perf = 100.0 * stats["insl"] / done if done else 0.0
+            items.append(AmiEvent(self.now, "QueueParams", AGENT, (
+                ("Queue", spec.name), ("Max", str(spec.maxlen)), ("Strategy", spec.strategy),
+                ("Calls", str(len(self.waiting[spec.name]))), ("Holdtime", "0"), ("TalkTime", "0"),
+                ("Completed", str(int(done))), ("Abandoned", str(int(dropped))),
+                ("ServiceLevel", str(spec.servicelevel_s)), ("ServicelevelPerf", f"{perf:.1f}"),
+                ("ServicelevelPerf2", f"{perf:.1f}"), ("Weight", "0"),
+            )))  # fmt: skip
+            for m in self.members[spec.name].values():
+                if member and m.interface != member and m.name != member:
+                    continue
+                block = dict(self._member_block(m))
+                del block["Ringinuse"]
+                # The snapshot spells MemberName "Name" and Interface "Location".
+                listed = (("Queue", m.queue), ("Name", m.name), ("Location", m.interface))
+                rest = tuple(
+                    (k, v) for k, v in block.items() if k not in ("Queue", "MemberName", "Interface")
+                )
+                items.append(AmiEvent(self.now, "QueueMember", AGENT, listed + rest))
+            if member:
+                continue
+            for position, entry in enumerate(self.waiting[spec.name], 1):
+                two = entry.caller.two
+                row = (
+                    ("Queue", spec.name), ("Position", str(position)), ("Channel", two.name),
+                    ("Uniqueid", two.uid), ("CallerIDNum", two.cid_num), ("CallerIDName", two.cid_name),
+                    ("ConnectedLineNum", two.conn_num), ("ConnectedLineName", two.conn_name),
+                    ("Wait", str(int(self.now - entry.joined))), ("Priority", "0"),
+                )  # fmt: skip
+                items.append(AmiEvent(self.now, "QueueEntry", AGENT, row))
+        return items
+
+    def summary_items(self, queue: str) -> list[AmiEvent]:
+        items = []
+        for spec in self.queues.values():
+            if queue and spec.name != queue:
+                continue
+            members = self.members[spec.name].values()
+            waits = [self.now - e.joined for e in self.waiting[spec.name]]
+            available = sum(1 for m in members if not m.paused and self._free(m.interface))
+            items.append(AmiEvent(self.now, "QueueSummary", AGENT, (
+                ("Queue", spec.name), ("LoggedIn", str(len(members))), ("Available", str(available)),
+                ("Callers", str(len(waits))), ("HoldTime", "0"), ("TalkTime", "0"),
+                ("LongestHoldTime", str(int(max(waits, default=0)))),
+            )))  # fmt: skip
+        return items
+
+    def channel_rows(self) -> list[Headers]:
+        rows = []
+        for chan in self.live.values():
+            app, data = chan.application or "Wait", chan.app_data
+            extra = (("Application", app), ("ApplicationData", data), ("Duration", "00:00:00"),
+                     ("BridgeId", chan.bridge))  # fmt: skip
+            rows.append((*chan.snapshot(), *extra))
+        return rows
+
+    def _usable(self, m: Member, conditions: frozenset[str]) -> bool:
+        return not (m.paused and "paused" in conditions)
+
+    def _empty(self, queue: QueueSpec, conditions: frozenset[str]) -> bool:
+        return not any(self._usable(m, conditions) for m in self.members[queue.name].values())
+
+    def _free(self, interface: str) -> bool:
+        return self.busy.get(interface, 0.0) <= self.now
+
+    # -- callers and the dialplan ------------------------------------------------------------------
+
+    def originate(self, caller_id: str, variables: Mapping[str, str], action_id: str = "") -> Caller:
+        """A call to the support number (AMI Originate of Local/<number>@<context>/n)."""
+        dp = self.spec.dialplan
+        one, two = self.channels.local_pair(dp.number, dp.context, self.now)
+        name, _, num = caller_id.rpartition("<")
+        num, name = num.rstrip(">").strip(), name.strip().strip('"')
+        caller = Caller(one, two, dict(variables), action_id)
+        self.callers[one.uid] = self.callers[two.uid] = caller
+        for chan in (one, two):
+            self.live[chan.uid] = chan
+            self.emit("Newchannel", CALL, chan.snapshot())
+        for chan in (one, two):
+            chan.cid_num = chan.conn_num = num
+            chan.cid_name = chan.conn_name = name
+            self.emit(
+                "NewCallerid",
+                CALL,
+                chan.snapshot(),
+                ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"),
+            )
+        self._exten(two, "NoOp", f'support line from "{name}" <{num}>')
+        self._exten(two, "Answer", "", 2)
+        self._state(two, 6)
+        self._state(one, 6)
+        if action_id:
+            self.emit(
+                "OriginateResponse",
+                CALL,
+                ("Response", "Success"),
+                ("Channel", one.name),
+                ("Application", "Wait"),
+                ("Data", "600"),
+                ("Reason", "4"),
+                ("Uniqueid", one.uid),
+                ("CallerIDNum", num or "<unknown>"),
+                ("CallerIDName", name or "<unknown>"),
+                action_id=action_id,
+            )
+        self.at(dp.answer_s, lambda: self._ivr(caller, variables))
+        return caller
+
+    def _ivr(self, caller: Caller, variables: Mapping[str, str]) -> None:
+        if caller.gone:
+            return
+        dp, two, num = self.spec.dialplan, caller.two, caller.two.cid_num
+        choice = variables.get("IVR_CHOICE") or "1"
+        self._exten(
+            two, "UserEvent", f"IVRChoice,Queue: {dp.first_queue},Choice: {choice},CallerNum: {num}", 3
+        )
+        self._user_event(two, "IVRChoice", ("Queue", dp.first_queue), ("Choice", choice), ("CallerNum", num))
+        self._exten(two, "Wait", str(int(dp.ivr_s)), 4)
+        timeout = variables.get("QUEUE_TIMEOUT", "")
+        self.at(dp.ivr_s, lambda: self._queue_app(caller, dp.first_queue, timeout, 5))
+
+    def _queue_app(self, caller: Caller, name: str, timeout: str, priority: int) -> None:
+        if caller.gone:
+            return
+        two = caller.two
+        queue = self.queues.get(name)
+        self._exten(two, "Queue", f"{name},tcr,,,{timeout}", priority)
+        if queue is None:
+            self._after_queue(caller, name, "UNKNOWN")
+            return
+        count = len(self.waiting[name])
+        refused = "FULL" if queue.maxlen and count >= queue.maxlen else None
+        if refused is None and self._empty(queue, queue.joinempty):
+            refused = "JOINEMPTY"
+        if refused is not None:
+            self._after_queue(caller, name, refused)
+            return
+        entry = Entry(caller, queue, self.now, count + 1, self.now + float(timeout) if timeout else None)
+        self.waiting[name].append(entry)
+        caller.entry = entry
+        self.emit(
+            "QueueCallerJoin",
+            AGENT,
+            two.snapshot(),
+            ("Queue", name),
+            ("Position", str(entry.opos)),
+            ("Count", str(count + 1)),
+        )
+        self.queue_log(two.uid, name, "NONE", "ENTERQUEUE", "", two.cid_num, entry.opos)
+        if entry.expire is not None:
+            self.at(entry.expire - self.now, lambda: self._expire(entry))
+        self._dispatch(queue)
+
+    def _after_queue(self, caller: Caller, queue: str, status: str) -> None:
+        """Queue() returned: the lab dialplan's QueueResult, escalation, survey or hang-up."""
+        two, dp = caller.two, self.spec.dialplan
+        caller.queue_status = status
+        if status:
+            self._var(two, "QUEUESTATUS", status)
+        wait = "" if caller.entry is None else str(int(self.now - caller.entry.joined))
+        self._user_event(
+            two,
+            "QueueResult",
+            ("Queue", queue),
+            ("QueueStatus", status),
+            ("CallerNum", two.cid_num),
+            ("MemberName", caller.member_name),
+            ("QueueWait", wait),
+            ("AnsweredTime", ""),
+        )
+        caller.entry = None
+        if status == "TIMEOUT" and caller.variables.get("ESCALATE") == "1" and queue == dp.first_queue:
+            self._queue_app(caller, dp.escalation_queue, caller.variables.get("QUEUE_TIMEOUT_L2", ""), 2)
+        elif status == "CONTINUE" and caller.variables.get("CSAT"):
+            self._exten(two, "Wait", str(int(dp.survey_s)), 2)
+            self.at(dp.survey_s, lambda: self._survey(caller, queue))
+        else:
+            self._end_call(caller)
+
+    def _survey(self, caller: Caller, queue: str) -> None:
+        if caller.gone:
+            return
+        two = caller.two
+        score = caller.variables.get("CSAT", "")
+        self._user_event(
+            two,
+            "CSAT",
+            ("Score", score),
+            ("Queue", queue),
+            ("MemberName", caller.member_name),
+            ("CallerNum", two.cid_num),
+        )
+        self.at(self.spec.dialplan.survey_s, lambda: self._end_call(caller))
+
+    def _end_call(self, caller: Caller, abandoned: bool = False) -> None:
+        if caller.gone:
+            return
+        caller.gone = True
+        two, one = caller.two, caller.one
+        if not two.hung_up:
+            self.emit("SoftHangupRequest", CALL, two.snapshot(), ("Cause", "16"))
+        self._user_event(
+            two,
+            "CallEnd",
+            ("CallerNum", two.cid_num),
+            ("QueueStatus", caller.queue_status),
+            ("Abandoned", "TRUE" if abandoned else ""),
+            ("MemberName", caller.member_name),
+            ("HangupCause", "16"),
+        )
+        self._hangup(one, request="HangupRequest")
+        self._hangup(two)
+        self.callers.pop(one.uid, None)
+        self.callers.pop(two.uid, None)
+
+    # -- the queue engine -------------------------------------------------------------------------
+
+    def _candidates(self, queue: QueueSpec, entry: Entry) -> list[Member]:
+        members = [
+            m
+            for m in self.members[queue.name].values()
+            if not m.paused and self._free(m.interface) and m.interface not in entry.legs
+        ]
+        if not members:
+            return []
+        low = min(m.penalty for m in members)
+        members = [m for m in members if m.penalty == low]
+        if queue.strategy == "ringall":
+            return members
+        if queue.strategy in ("rrmemory", "rrordered"):
+            order = list(self.members[queue.name])
+            start = self.rr_next.get(queue.name, 0)
+            members.sort(key=lambda m: (order.index(m.interface) - start) % len(order))
+        elif queue.strategy == "leastrecent":
+            members.sort(key=lambda m: m.last_call)
+        elif queue.strategy == "fewestcalls":
+            members.sort(key=lambda m: m.calls)
+        return members[:1]
+
+    def _dispatch(self, queue: QueueSpec) -> None:
+        for entry in list(self.waiting[queue.name]):
+            if entry.legs or entry.retry_at > self.now:
+                continue
+            members = self._candidates(queue, entry)
+            if not members:
+                continue
+            for member in members:
+                self._ring(entry, member)
+            if queue.strategy in ("rrmemory", "rrordered"):
+                order = list(self.members[queue.name])
+                self.rr_next[queue.name] = (order.index(members[-1].interface) + 1) % len(order)
+
+    def _ring(self, entry: Entry, member: Member) -> None:
+        two = entry.caller.two
+        if member.interface.startswith("Local/"):
+            exten, _, rest = member.interface[6:].partition("@")
+            context = rest.split("/")[0]
+            outgoing, phone = self.channels.local_pair(exten, context, self.now, two.linked_id)
+        else:
+            outgoing, phone = self.channels.device(member.interface, self.now, two.linked_id), None
+        outgoing.application, outgoing.app_data = "AppQueue", "(Outgoing Line)"
+        leg = Leg(member, outgoing, phone, self.now)
+        entry.legs[member.interface] = leg
+        for chan in (outgoing, phone):
+            if chan is not None:
+                chan.cid_num, chan.cid_name = two.cid_num, two.cid_name
+                self.live[chan.uid] = chan
+                self.emit("Newchannel", CALL, chan.snapshot())
+        self.emit(
+            "AgentCalled",
+            AGENT,
+            two.snapshot(),
+            outgoing.snapshot("Dest"),
+            ("Queue", entry.queue.name),
+            ("Interface", member.interface),
+            ("MemberName", member.name),
+        )
+        self.emit(
+            "DialBegin", CALL, two.snapshot(), outgoing.snapshot("Dest"), ("DialString", member.interface)
+        )
+        self._state(outgoing, 5)
+        self._device(member.interface, True)
+        self.emit("DialState", CALL, two.snapshot(), outgoing.snapshot("Dest"), ("DialStatus", "RINGING"))
+        behaviour = self.agents.get(member.interface, AgentSpec(member.name, member.interface))
+        exten = member.interface.split("/")[1].split("@")[0]
+        answers = behaviour.answers and self.globals.get(f"AGENT_MODE_{exten}", "answer") != "noanswer"
+        delay = float(self.globals.get("RINGDELAY", behaviour.answer_delay_s))
+        ring_for = entry.queue.timeout_s
+        if entry.expire is not None:
+            ring_for = min(ring_for, max(0.0, entry.expire - self.now))
+        # The phone's dialplan (Ringing, Wait, Answer) and the bridge set-up take a few ms more.
+        delay += PHONE_OVERHEAD_S
+        if answers and delay < ring_for:
+            leg.timers.append(self.at(delay, lambda: self._answer(entry, leg)))
+        leg.timers.append(self.at(ring_for, lambda: self._no_answer(entry, leg)))
+
+    def _drop_leg(self, entry: Entry, leg: Leg, status: str) -> None:
+        for ident in leg.timers:
+            self._cancel(ident)
+        entry.legs.pop(leg.member.interface, None)
+        two = entry.caller.two
+        self.emit("DialEnd", CALL, two.snapshot(), leg.outgoing.snapshot("Dest"), ("DialStatus", status))
+        if leg.phone is not None:
+            self._hangup(leg.phone, request="HangupRequest")
+        self._hangup(leg.outgoing)
+        self.busy.pop(leg.member.interface, None)
+        self._device(leg.member.interface, False)
+
+    def _no_answer(self, entry: Entry, leg: Leg) -> None:
+        two = entry.caller.two
+        ms = round((self.now - leg.started) * 1000)
+        self.emit(
+            "AgentRingNoAnswer",
+            AGENT,
+            two.snapshot(),
+            leg.outgoing.snapshot("Dest"),
+            ("Queue", entry.queue.name),
+            ("Interface", leg.member.interface),
+            ("MemberName", leg.member.name),
+            ("RingTime", str(ms)),
+        )
+        self.queue_log(two.uid, entry.queue.name, leg.member.name, "RINGNOANSWER", ms)
+        self._drop_leg(entry, leg, "NOANSWER")
+        if entry.legs:
+            return
+        if entry.expire is not None and self.now >= entry.expire:
+            self._expire(entry)
+            return
+        entry.retry_at = self.now + entry.queue.retry_s
+        self.at(entry.queue.retry_s, lambda: self._dispatch(entry.queue))
+        self._dispatch_others(leg.member.interface)
+
+    def _leave(self, entry: Entry) -> int:
+        """Take the caller off the waiting list; returns its position then."""
+        line = self.waiting[entry.queue.name]
+        position = line.index(entry) + 1
+        line.remove(entry)
+        self.emit(
+            "QueueCallerLeave",
+            AGENT,
+            entry.caller.two.snapshot(),
+            ("Queue", entry.queue.name),
+            ("Position", str(position)),
+            ("Count", str(len(line))),
+        )
+        return position
+
+    def _answer(self, entry: Entry, leg: Leg) -> None:
+        caller, queue, two = entry.caller, entry.queue, entry.caller.two
+        for other in list(entry.legs.values()):
+            if other is not leg:
+                self._drop_leg(entry, other, "CANCEL")
+        for ident in leg.timers:
+            self._cancel(ident)
+        entry.legs.clear()
+        if leg.phone is not None:
+            self._state(leg.phone, 6)
+        self._state(leg.outgoing, 6)
+        self.emit("DialEnd", CALL, two.snapshot(), leg.outgoing.snapshot("Dest"), ("DialStatus", "ANSWER"))
+        hold = int(self.now - entry.joined)
+        self._var(two, "QUEUESRVLEVEL", str(queue.servicelevel_s))
+        self._leave(entry)
+        ring = int(self.now - leg.started)
+        self.emit(
+            "AgentConnect",
+            AGENT,
+            two.snapshot(),
+            leg.outgoing.snapshot("Dest"),
+            ("Queue", queue.name),
+            ("Interface", leg.member.interface),
+            ("MemberName", leg.member.name),
+            ("HoldTime", str(hold)),
+            ("RingTime", str(ring)),
+        )
+        self.queue_log(two.uid, queue.name, leg.member.name, "CONNECT", hold, leg.outgoing.uid, ring)
+        bridge = str(uuid.UUID(int=next(self._seq) + (int(self.now) << 64)))
+        self.emit(
+            "BridgeCreate",
+            CALL,
+            ("BridgeUniqueid", bridge),
+            ("BridgeType", "basic"),
+            ("BridgeTechnology", "simple_bridge"),
+        )
+        for chan in (leg.outgoing, two):
+            chan.bridge = bridge
+            self.emit("BridgeEnter", CALL, ("BridgeUniqueid", bridge), chan.snapshot())
+        caller.member_name = leg.member.name
+        caller.talking = Talk(caller, queue, leg, hold, self.now, entry.opos, bridge)
+        talk = float(caller.variables.get("TALK") or self.spec.dialplan.default_talk_s)
+        self.at(talk, lambda: self._complete(caller, "agent"))
+
+    def _complete(self, caller: Caller, reason: str) -> None:
+        talk = caller.talking
+        if talk is None:
+            return
+        caller.talking = None
+        two, leg, queue = caller.two, talk.leg, talk.queue
+        member = leg.member
+        talked = int(self.now - talk.connected)
+        if leg.phone is not None and reason == "agent":
+            self._hangup(leg.phone, request="SoftHangupRequest")
+        self.emit(
+            "AgentComplete",
+            AGENT,
+            two.snapshot(),
+            leg.outgoing.snapshot("Dest"),
+            ("Queue", queue.name),
+            ("Interface", member.interface),
+            ("MemberName", member.name),
+            ("HoldTime", str(talk.hold)),
+            ("TalkTime", str(talked)),
+            ("Reason", reason),
+        )
+        verb = "COMPLETEAGENT" if reason == "agent" else "COMPLETECALLER"
+        self.queue_log(two.uid, queue.name, member.name, verb, talk.hold, talked, talk.opos)
+        for chan in (leg.outgoing, two):
+            chan.bridge = ""
+            self.emit("BridgeLeave", CALL, ("BridgeUniqueid", talk.bridge), chan.snapshot())
+        if leg.phone is not None:
+            self._hangup(leg.phone)
+        self._hangup(leg.outgoing)
+        self.emit("BridgeDestroy", CALL, ("BridgeUniqueid", talk.bridge))
+        stats = self.stats[queue.name]
+        stats["completed"] += 1
+        stats["insl"] += talk.hold <= queue.servicelevel_s
+        member.calls += 1
+        member.last_call = int(self.now)
+        # app_queue compares whole seconds: free again once time(NULL) - wrapuptime >= lastcall.
+        self.busy[member.interface] = int(self.now) + queue.wrapup_s
+        self._device(member.interface, False)
+        if queue.wrapup_s:
+            self.at(self.busy[member.interface] - self.now, lambda: self._dispatch_others(member.interface))
+        self._dispatch_others(member.interface)
+        if reason == "agent":
+            self._after_queue(caller, queue.name, "CONTINUE")
+
+    def _dispatch_others(self, interface: str) -> None:
+        for queue in self.queues.values():
+            if interface in self.members[queue.name] or not self.members[queue.name]:
+                self._dispatch(queue)
+
+    def _exit(self, entry: Entry, verb: str, status: str | None) -> None:
+        """record_abandoned(): QueueCallerAbandon, the queue_log verb, then the waiting list."""
+        caller, queue, two = entry.caller, entry.queue, entry.caller.two
+        for leg in list(entry.legs.values()):
+            if status is None:  # the caller hung up while phones rang
+                ms = round((self.now - leg.started) * 1000)
+                self.queue_log(two.uid, queue.name, leg.member.name, "RINGCANCELED", ms)
+                self._drop_leg(entry, leg, "CANCEL")
+            else:
+                self._no_answer_at_exit(entry, leg)
+        line = self.waiting[queue.name]
+        position = line.index(entry) + 1
+        wait = int(self.now - entry.joined)
+        self._var(two, "ABANDONED", "TRUE")
+        self.emit(
+            "QueueCallerAbandon",
+            AGENT,
+            two.snapshot(),
+            ("Queue", queue.name),
+            ("Position", str(position)),
+            ("OriginalPosition", str(entry.opos)),
+            ("HoldTime", str(wait)),
+        )
+        self.stats[queue.name]["abandoned"] += 1
+        self.queue_log(two.uid, queue.name, "NONE", verb, position, entry.opos, wait)
+        self._leave(entry)
+        if status is not None:
+            self._after_queue(caller, queue.name, status)
+
+    def _no_answer_at_exit(self, entry: Entry, leg: Leg) -> None:
+        # A ring cut short by the caller's own Queue() timeout is logged as RINGNOANSWER too.
+        ms = round((self.now - leg.started) * 1000)
+        two = entry.caller.two
+        self.emit(
+            "AgentRingNoAnswer",
+            AGENT,
+            two.snapshot(),
+            leg.outgoing.snapshot("Dest"),
+            ("Queue", entry.queue.name),
+            ("Interface", leg.member.interface),
+            ("MemberName", leg.member.name),
+            ("RingTime", str(ms)),
+        )
+        self.queue_log(two.uid, entry.queue.name, leg.member.name, "RINGNOANSWER", ms)
+        self._drop_leg(entry, leg, "NOANSWER")
+
+    def _expire(self, entry: Entry) -> None:
+        if entry.caller.entry is entry and entry in self.waiting[entry.queue.name]:
+            self._exit(entry, "EXITWITHTIMEOUT", "TIMEOUT")
+
+    def _check_empty(self) -> None:
+        for queue in self.queues.values():
+            if self.waiting[queue.name] and self._empty(queue, queue.leavewhenempty):
+                for entry in list(self.waiting[queue.name]):
+                    self._exit(entry, "EXITEMPTY", "LEAVEEMPTY")
+
+    def hang_up(self, uid: str, cause: int = 16) -> bool:
+        """The caller hangs up (AMI Hangup of either leg): abandon, end of talk, or just gone."""
+        caller = self.callers.get(uid)
+        if caller is None or caller.gone:
+            return False
+        two = caller.two
+        self.emit("HangupRequest", CALL, two.snapshot(), ("Cause", str(cause)))
+        if caller.entry is not None and caller.entry in self.waiting[caller.entry.queue.name]:
+            self._hangup(caller.one, cause)
+            self._exit(caller.entry, "ABANDON", None)
+            caller.entry = None
+            self._end_call(caller, abandoned=True)
+        elif caller.talking is not None:
+            self._hangup(caller.one, cause)
+            self._complete(caller, "caller")
+            # Queue()'s 'c' option sets CONTINUE even though the caller is gone: the dialplan
+            # stops, only the h extension runs (b_answered_caller_hangup).
+            caller.queue_status = "CONTINUE"
+            self._var(two, "QUEUESTATUS", "CONTINUE")
+            self._end_call(caller)
+        else:
+            self._end_call(caller)
+        return True
