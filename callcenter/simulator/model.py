@@ -36,6 +36,7 @@ class AgentSpec:
     interface: str
     answer_delay_s: float = 1.0
     answers: bool = True
+    noanswer_share: float = 0.0  # share of rings this phone leaves unanswered
 
 
 @dataclass(frozen=True, slots=True)

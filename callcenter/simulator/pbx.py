@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import random
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ class Caller:
     queue_status: str = ""
     member_name: str = ""
     gone: bool = False
+    patience_s: float | None = None  # hangs up after waiting this long in a queue
+    hangup_after_connect_s: float | None = None  # hangs up this long into the conversation
 
 
 @dataclass(slots=True)
@@ -96,7 +99,9 @@ class Pbx:
         *,
         boot: float = 1_800_000_000.0,
         agents: Mapping[str, AgentSpec] | None = None,
+        seed: int = 0,
     ) -> None:
+        self.rng = random.Random(seed)
         self.spec = spec or CallCenterSpec()
         self.queues = {q.name: q for q in self.spec.queues}
         self.agents = dict(agents or {})  # interface -> phone behaviour (default: answers after 1 s)
@@ -329,13 +334,17 @@ class Pbx:
 
     # -- callers and the dialplan ------------------------------------------------------------------
 
-    def originate(self, caller_id: str, variables: Mapping[str, str], action_id: str = "") -> Caller:
+    def originate(
+        self, caller_id: str, variables: Mapping[str, str], action_id: str = "", *,
+        patience_s: float | None = None, hangup_after_connect_s: float | None = None,
+    ) -> Caller:
         """A call to the support number (AMI Originate of Local/<number>@<context>/n)."""
         dp = self.spec.dialplan
         one, two = self.channels.local_pair(dp.number, dp.context, self.now)
         name, _, num = caller_id.rpartition("<")
         num, name = num.rstrip(">").strip(), name.strip().strip('"')
-        caller = Caller(one, two, dict(variables), action_id)
+        caller = Caller(one, two, dict(variables), action_id, patience_s=patience_s,
+                        hangup_after_connect_s=hangup_after_connect_s)
         self.callers[one.uid] = self.callers[two.uid] = caller
         for chan in (one, two):
             self.live[chan.uid] = chan
@@ -413,7 +422,16 @@ class Pbx:
         self.queue_log(two.uid, name, "NONE", "ENTERQUEUE", "", two.cid_num, entry.opos)
         if entry.expire is not None:
             self.at(entry.expire - self.now, lambda: self._expire(entry))
+        if caller.patience_s is not None:
+            self.at(caller.patience_s, lambda: self._give_up(entry))
         self._dispatch(queue)
+
+    def _caller_hangs_up(self, caller: Caller) -> None:
+        self.hang_up(caller.one.uid)
+
+    def _give_up(self, entry: Entry) -> None:
+        if entry.caller.entry is entry and entry in self.waiting[entry.queue.name]:
+            self.hang_up(entry.caller.one.uid)
 
     def _after_queue(self, caller: Caller, queue: str, status: str) -> None:
         """Queue() returned: the lab dialplan's QueueResult, escalation, survey or hang-up."""
@@ -548,6 +566,8 @@ class Pbx:
         behaviour = self.agents.get(member.interface, AgentSpec(member.name, member.interface))
         exten = member.interface.split("/")[1].split("@")[0]
         answers = behaviour.answers and self.globals.get(f"AGENT_MODE_{exten}", "answer") != "noanswer"
+        if answers and behaviour.noanswer_share > 0:
+            answers = self.rng.random() >= behaviour.noanswer_share
         delay = float(self.globals.get("RINGDELAY", behaviour.answer_delay_s))
         ring_for = entry.queue.timeout_s
         if entry.expire is not None:
@@ -652,6 +672,8 @@ class Pbx:
         caller.talking = Talk(caller, queue, leg, hold, self.now, entry.opos, bridge)
         talk = float(caller.variables.get("TALK") or self.spec.dialplan.default_talk_s)
         self.at(talk, lambda: self._complete(caller, "agent"))
+        if caller.hangup_after_connect_s is not None and caller.hangup_after_connect_s < talk:
+            self.at(caller.hangup_after_connect_s, lambda: self._caller_hangs_up(caller))
 
     def _complete(self, caller: Caller, reason: str) -> None:
         talk = caller.talking

@@ -1,0 +1,124 @@
+"""Callers and agents for a simulated day: Poisson arrivals, patience, talk times, pauses.
+
+Drives a :class:`~callcenter.simulator.pbx.Pbx` from inside its own timeline (``pbx.at``), with
+one seeded random generator, so a run is reproducible from its seed. Agents log in through the
+same AMI actions a supervisor would use (QueueAdd, QueuePause), so the stream shows them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from functools import partial
+
+from callcenter.simulator.model import AgentSpec
+from callcenter.simulator.pbx import Pbx
+
+PAUSE_REASONS = ("break", "lunch", "training", "meeting")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPlan:
+    spec: AgentSpec
+    queues: tuple[tuple[str, int], ...]  # (queue, penalty)
+    pause_every_s: float = 1800.0  # mean time between pauses (exponential); 0: never
+    pause_s: float = 300.0  # mean pause length
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficSpec:
+    calls_per_hour: tuple[float, ...] = (60.0,)  # one rate, or 24 rates by hour of the day (UTC)
+    patience_s: float = 90.0  # mean patience (exponential)
+    talk_s: float = 180.0  # mean talk time (log-normal, sigma 0.5)
+    queue_timeout_s: float | None = None  # Queue() timeout for level 1
+    escalate_share: float = 0.0  # of the timed-out calls, the share that goes to level 2
+    csat_share: float = 0.3  # callers who answer the survey
+    caller_hangup_share: float = 0.05  # callers who hang up during the conversation
+    agents: tuple[AgentPlan, ...] = field(default_factory=tuple)
+
+
+def default_agents() -> tuple[AgentPlan, ...]:
+    names = ("Ana", "Bruno", "Carla", "Diego", "Elena", "Facundo", "Gabriela", "Hugo")
+    plans = [
+        AgentPlan(
+            AgentSpec(name, f"PJSIP/{1001 + i}", answer_delay_s=2.0, noanswer_share=0.03), (("support", 0),)
+        )
+        for i, name in enumerate(names)
+    ]
+    plans += [
+        AgentPlan(AgentSpec(n, f"PJSIP/{2001 + i}"), (("support-l2", 0),))
+        for i, n in enumerate(("Julia", "Kevin"))
+    ]
+    return tuple(plans)
+
+
+class Traffic:
+    def __init__(self, pbx: Pbx, spec: TrafficSpec, seed: int = 0) -> None:
+        self.pbx = pbx
+        self.spec = spec
+        self.rng = random.Random(seed)
+        self.calls = 0
+        for plan in spec.agents:
+            pbx.agents[plan.spec.interface] = plan.spec
+
+    def start(self) -> None:
+        for plan in self.spec.agents:
+            for queue, penalty in plan.queues:
+                self.pbx.action(
+                    "QueueAdd",
+                    {
+                        "Queue": queue,
+                        "Interface": plan.spec.interface,
+                        "MemberName": plan.spec.name,
+                        "Penalty": str(penalty),
+                    },
+                    "",
+                    self.pbx.now,
+                )
+            if plan.pause_every_s > 0:
+                self.pbx.at(self.rng.expovariate(1 / plan.pause_every_s), partial(self._pause, plan))
+        self._next_arrival()
+
+    def rate_per_s(self, now: float) -> float:
+        rates = self.spec.calls_per_hour
+        hour = int(now // 3600) % 24 if len(rates) == 24 else 0
+        return rates[hour] / 3600.0
+
+    def _next_arrival(self) -> None:
+        rate = self.rate_per_s(self.pbx.now)
+        # A quiet hour (rate 0): look again at the top of the next hour.
+        gap = self.rng.expovariate(rate) if rate > 0 else 3600 - self.pbx.now % 3600
+        self.pbx.at(gap, self._arrival if rate > 0 else self._next_arrival)
+
+    def _arrival(self) -> None:
+        self.calls += 1
+        spec, rng = self.spec, self.rng
+        talk = max(1.0, rng.lognormvariate(math.log(spec.talk_s), 0.5))
+        variables = {"TALK": f"{talk:.0f}"}
+        if spec.queue_timeout_s:
+            variables["QUEUE_TIMEOUT"] = f"{spec.queue_timeout_s:.0f}"
+            if rng.random() < spec.escalate_share:
+                variables["ESCALATE"] = "1"
+        if rng.random() < spec.csat_share:
+            variables["CSAT"] = str(rng.choices((1, 2, 3, 4, 5), (5, 5, 15, 35, 40))[0])
+        variables["IVR_CHOICE"] = str(rng.choice((1, 1, 1, 2)))
+        number = f"+54911{rng.randrange(10**7, 10**8)}"
+        hangup = talk * rng.random() if rng.random() < spec.caller_hangup_share else None
+        self.pbx.originate(
+            f'"Caller {self.calls}" <{number}>',
+            variables,
+            patience_s=rng.expovariate(1 / spec.patience_s),
+            hangup_after_connect_s=hangup,
+        )
+        self._next_arrival()
+
+    def _pause(self, plan: AgentPlan) -> None:
+        reason = self.rng.choice(PAUSE_REASONS)
+        fields = {"Interface": plan.spec.interface, "Paused": "true", "Reason": reason}
+        self.pbx.action("QueuePause", fields, "", self.pbx.now)
+        self.pbx.at(self.rng.expovariate(1 / plan.pause_s), lambda: self._unpause(plan))
+
+    def _unpause(self, plan: AgentPlan) -> None:
+        self.pbx.action("QueuePause", {"Interface": plan.spec.interface, "Paused": "false"}, "", self.pbx.now)
+        self.pbx.at(self.rng.expovariate(1 / plan.pause_every_s), lambda: self._pause(plan))
