@@ -78,6 +78,49 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    from dataclasses import replace
+    from pathlib import Path
+
+    from callcenter.config import ConfigError
+    from callcenter.demo import SimulatorRun, simulate
+    from callcenter.simulator.scenario import load_scenario
+    from callcenter.simulator.server import ServerOptions
+
+    try:
+        spec, traffic = load_scenario(args.config)
+    except ConfigError as exc:
+        print(
+            f"callcenter: {args.config}: {len(exc.problems)} problem(s) in the simulator config:",
+            file=sys.stderr,
+        )
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    if args.calls_per_hour is not None:
+        traffic = replace(traffic, calls_per_hour=(args.calls_per_hour,))
+    try:
+        options = ServerOptions(host=args.host, port=args.port, username=args.username, secret=args.secret,
+                                timestamps=not args.no_timestamps, speed=args.speed)  # fmt: skip
+    except ValueError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    queue_log = Path(args.queue_log) if args.queue_log else None
+    asyncio.run(simulate(SimulatorRun(spec, traffic, options, args.seed, args.duration, queue_log)))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from callcenter.demo import main_demo
+
+    return main_demo(args.duration, Path(args.data), args.seed)
+
+
 def _check_config(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     if settings is None:
@@ -99,6 +142,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="YAML config (service levels, short-abandon threshold)")
     p.add_argument("--server", help="which server of a journal with several")
     p.set_defaults(func=_replay)
+    p = sub.add_parser("demo", help="a simulated call center and the daemon tracking it, on localhost")
+    p.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl-C)")
+    p.add_argument("--data", default="data", help="folder for the journal and queue_log (default ./data)")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=_demo)
+    p = sub.add_parser("simulate", help="an Asterisk-compatible AMI simulator of a call center")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5038)
+    p.add_argument("--username", default="callcenter")
+    p.add_argument("--secret", default="callcenter")
+    p.add_argument("--config", help="YAML call-center description (see config/simulator.example.yaml)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--duration", type=float, help="stop by itself after this many seconds")
+    p.add_argument("--queue-log", help="append queue_log lines here, exactly as Asterisk writes them")
+    p.add_argument("--speed", type=float, default=1.0, help="virtual seconds per wall second")
+    p.add_argument("--calls-per-hour", type=float, help="override the traffic's arrival rate")
+    p.add_argument("--no-timestamps", action="store_true", help="as Asterisk with timestampevents=no")
+    p.set_defaults(func=_simulate)
     p = sub.add_parser("run", help="the daemon: connect to the configured Asterisks, track and journal")
     p.add_argument("--config", required=True, help="YAML config file (see config/callcenter.example.yaml)")
     p.set_defaults(func=_run)

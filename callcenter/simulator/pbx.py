@@ -156,6 +156,21 @@ class Pbx:
             )
         return handler(self, fields, action_id)
 
+    def restart(self) -> None:
+        """Asterisk restarts: every call is gone without a word, dynamic members are forgotten
+        (persistentmembers=no), Uniqueid sequences start again at 0 under a new epoch."""
+        for caller in self.callers.values():
+            caller.gone = True
+        self.callers.clear()
+        self.live.clear()
+        self.busy.clear()
+        self.rr_next.clear()
+        for name in self.queues:
+            self.members[name].clear()
+            self.waiting[name].clear()
+        self.channels = ChannelFactory()
+        self._log.append(f"{int(self.now)}|NONE|NONE|NONE|QUEUESTART|\n")
+
     def booted(self) -> list[AmiEvent]:
         """What a client sees right after logging in."""
         return [

@@ -59,26 +59,24 @@ class Traffic:
         self.spec = spec
         self.rng = random.Random(seed)
         self.calls = 0
+        self.arriving = True
         for plan in spec.agents:
             pbx.agents[plan.spec.interface] = plan.spec
 
     def start(self) -> None:
+        self.log_in()
         for plan in self.spec.agents:
-            for queue, penalty in plan.queues:
-                self.pbx.action(
-                    "QueueAdd",
-                    {
-                        "Queue": queue,
-                        "Interface": plan.spec.interface,
-                        "MemberName": plan.spec.name,
-                        "Penalty": str(penalty),
-                    },
-                    "",
-                    self.pbx.now,
-                )
             if plan.pause_every_s > 0:
                 self.pbx.at(self.rng.expovariate(1 / plan.pause_every_s), partial(self._pause, plan))
         self._next_arrival()
+
+    def log_in(self) -> None:
+        """Every agent logs in to their queues (again, after a PBX restart)."""
+        for plan in self.spec.agents:
+            for queue, penalty in plan.queues:
+                fields = {"Queue": queue, "Interface": plan.spec.interface, "MemberName": plan.spec.name,
+                          "Penalty": str(penalty)}  # fmt: skip
+                self.pbx.action("QueueAdd", fields, "", self.pbx.now)
 
     def rate_per_s(self, now: float) -> float:
         rates = self.spec.calls_per_hour
@@ -91,7 +89,13 @@ class Traffic:
         gap = self.rng.expovariate(rate) if rate > 0 else 3600 - self.pbx.now % 3600
         self.pbx.at(gap, self._arrival if rate > 0 else self._next_arrival)
 
+    def stop_arrivals(self) -> None:
+        """No new callers from now on; the ones in the system finish their calls."""
+        self.arriving = False
+
     def _arrival(self) -> None:
+        if not self.arriving:
+            return
         self.calls += 1
         spec, rng = self.spec, self.rng
         talk = max(1.0, rng.lognormvariate(math.log(spec.talk_s), 0.5))

@@ -1,0 +1,164 @@
+"""``callcenter simulate`` and ``callcenter demo``: the simulator alone, or with the daemon.
+
+The demo is the whole product on one machine with embedded defaults: a simulated Asterisk
+(the built-in call center) on a free localhost port, the daemon connected to it with its
+journal in a local data folder, and the live queue figures printed in the terminal until
+Ctrl-C or ``--duration``. The web pages join it when they exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from callcenter.config import Settings, parse_settings
+from callcenter.daemon import Daemon, PbxLink
+from callcenter.queues.views import queue_views
+from callcenter.simulator.model import CallCenterSpec
+from callcenter.simulator.pbx import Pbx
+from callcenter.simulator.server import AmiServer, ServerOptions
+from callcenter.simulator.traffic import Traffic, TrafficSpec
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorRun:
+    spec: CallCenterSpec
+    traffic: TrafficSpec
+    options: ServerOptions
+    seed: int = 0
+    duration_s: float | None = None
+    queue_log: Path | None = None
+
+
+def build(run: SimulatorRun) -> tuple[Pbx, Traffic, AmiServer]:
+    pbx = Pbx(run.spec, boot=time.time(), seed=run.seed)
+    traffic = Traffic(pbx, run.traffic, seed=run.seed)
+    traffic.start()
+
+    def restarted() -> None:
+        pbx.restart()
+        traffic.log_in()
+
+    server = AmiServer(pbx, run.options, queue_log=run.queue_log, pbx_restart=restarted)
+    return pbx, traffic, server
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _until(stop: asyncio.Event, duration_s: float | None) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(duration_s):
+            await stop.wait()
+
+
+async def simulate(run: SimulatorRun) -> None:
+    _, traffic, server = build(run)
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    async with server:
+        o = run.options
+        print(
+            f"AMI simulator (Asterisk Call Manager/11.0.0) listening on {o.host}:{server.port}, "
+            f"username {o.username!r}; {len(run.traffic.agents)} agents, "
+            f"{run.traffic.calls_per_hour[0]:g} calls/hour; Ctrl-C stops",
+            flush=True,
+        )
+        await _until(stop, run.duration_s)
+    print(f"simulator stopped after {traffic.calls} calls", flush=True)
+
+
+DEMO_TRAFFIC = TrafficSpec(calls_per_hour=(480.0,), patience_s=60.0, talk_s=50.0, queue_timeout_s=90.0,
+                           escalate_share=0.5)  # fmt: skip
+
+
+def demo_settings(port: int, secret: str, data: Path) -> Settings:
+    return parse_settings({
+        "ami": {"servers": [{"name": "demo", "port": port, "username": "demo", "secret": secret,
+                             "reconnect_min_s": 0.2, "reconnect_max_s": 2}]},
+        "tracking": {"queues": {"support": {"wrapup_s": 2}, "support-l2": {"wrapup_s": 2}}},
+        "journal": {"path": str(data / "demo-journal.sqlite3")},
+        "log": {"level": "warning", "figures_interval_s": 3600},
+    })  # fmt: skip
+
+
+def figures(link: PbxLink) -> list[str]:
+    """The terminal wallboard: one line per queue."""
+    now = time.time() + link.ingest.translator.skew
+    lines = []
+    for view in queue_views(link.ingest.tracker, now):
+        done = link.totals.queues.get(view.queue)
+        agents = (
+            ", ".join(f"{n} {s.value.replace('_', ' ')}" for s, n in sorted(view.agents.items())) or "none"
+        )
+        waiting = f"waiting {len(view.waiting):>2} (longest {view.longest_wait_s:>3.0f} s)"
+        line = f"  {view.queue:<11} {waiting} | agents: {agents}"
+        if done is not None and done.offered:
+            sl = 100.0 * done.answered_within_sl / done.answered if done.answered else 0.0
+            lost = sum(done.lost.values())
+            line += (
+                f"\n  {'':<11} offered {done.offered}, answered {done.answered} ({sl:.0f}% within "
+                f"{done.servicelevel_s} s), abandoned {done.abandoned} ({done.short_abandoned} short), "
+                f"lost {lost}"
+            )
+        lines.append(line)
+    return lines or ["  (no queue seen yet)"]
+
+
+async def demo(duration_s: float | None, data: Path, seed: int, interval_s: float = 3.0) -> None:
+    data.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(8)
+    options = ServerOptions(port=0, username="demo", secret=secret)
+    _, traffic, server = build(SimulatorRun(CallCenterSpec(), _demo_traffic(), options, seed,
+                                            queue_log=data / "demo-queue_log"))  # fmt: skip
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    async with server:
+        daemon = Daemon(demo_settings(server.port, secret, data))
+        print("callcenter demo — a simulated call center and the daemon tracking it", flush=True)
+        print(f"  AMI simulator   127.0.0.1:{server.port} (username demo)", flush=True)
+        print(f"  journal         {data / 'demo-journal.sqlite3'}", flush=True)
+        print(f"  queue_log       {data / 'demo-queue_log'} (what Asterisk itself would write)", flush=True)
+        print("  web pages       not yet (the terminal shows the live figures)", flush=True)
+        print("Ctrl-C stops.\n", flush=True)
+        running = asyncio.create_task(daemon.run(), name="daemon")
+        started = time.monotonic()
+        try:
+            while not stop.is_set():
+                left = None if duration_s is None else duration_s - (time.monotonic() - started)
+                await _until(stop, interval_s if left is None else max(0.0, min(interval_s, left)))
+                elapsed = time.monotonic() - started
+                link = daemon.links[0]
+                state = "up" if link.up_since is not None else "down"
+                print(f"[{elapsed:5.0f} s] AMI link {state}, {traffic.calls} calls so far", flush=True)
+                print("\n".join(figures(link)), flush=True)
+                if duration_s is not None and elapsed >= duration_s:
+                    break
+        finally:
+            daemon.stop()
+            await running
+    print("demo stopped", flush=True)
+
+
+def _demo_traffic() -> TrafficSpec:
+    from callcenter.simulator.traffic import default_agents
+
+    return replace(DEMO_TRAFFIC, agents=default_agents())
+
+
+def main_demo(duration_s: float | None, data: Path, seed: int) -> int:
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    asyncio.run(demo(duration_s, data, seed))
+    return 0

@@ -1,0 +1,711 @@
+"""The AMI server of the simulator: Asterisk 22's manager over TCP, in front of a sans-IO PBX.
+
+Owns the listening socket, the client sessions and the pacing of virtual time; decides nothing
+about calls (that is :mod:`callcenter.simulator.pbx`, reached only through the ``Pbx`` protocol of
+:mod:`callcenter.simulator.wire`). Must not import the daemon or ``callcenter.ami``: the tests use
+our AMI client as the peer, so sharing its codec would make them circular.
+
+Rules (main/manager.c of Asterisk 22 and the traces in /work/shared/ami-traces; each is tested in
+tests/test_sim_server.py):
+
+1. A session opens with the banner line and nothing else. Actions are read as manager.c's
+   get_input does: ``\\r\\n`` or ``\\n`` line ends, an empty line ends a message (even one without
+   headers: "Missing action in request"), header names case-insensitive, the first of a repeated
+   header wins (repeated ``Variable`` headers are joined with ``,`` as Originate reads them).
+2. Before Login only Login, Challenge and Logoff are served ("Permission denied"). A wrong
+   username, secret or MD5 key is answered after 1 s and the session is closed. After a
+   successful Login, ``FullyBooted`` follows if the session's mask holds ``system``.
+3. An event reaches a logged-in session when every class of its Privilege (``all`` aside) is in
+   the session's mask (manager.c: ``(send_events & category) == category``); ``Events: on``, a
+   non-zero number or ``all`` means every event.
+4. Broadcast events: ``Event``, ``Privilege``, ``Timestamp`` (option), ``ActionID`` (only
+   OriginateResponse has one; o_reconnect.client.jsonl shows it right after Timestamp), headers.
+   List items (actions_snapshot.jsonl): ``Event``, headers, ``ActionID`` last, except
+   ``CoreShowChannel`` where it follows Event; never a Timestamp, and no Privilege whatever the
+   item's ``privilege`` says, except ``Status`` items (``Privilege: Call``, as action_status
+   writes). The closing event: ``Event``, ``ActionID``, ``EventList: Complete``, ``ListItems``
+   (+ ``Items`` for StatusComplete).
+5. Virtual time is ``pbx.now`` at start plus wall seconds times ``speed``. The PBX is advanced
+   to the current virtual time before every action and at every due time (at least every 0.1 s
+   of wall time); events caused by an action follow its response.
+6. Every session has its own outbox, bounded in messages (``max_session_backlog``), used only
+   when its socket does not keep up (or during a stall): a session whose outbox is full is
+   dropped with a "client too slow" warning (Asterisk's writetimeout); no other session waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Self
+
+from callcenter.simulator.wire import ActionReply, AmiEvent, Pbx
+
+log = logging.getLogger(__name__)
+
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+READ_SIZE = 65536
+MAX_LINE = 1024  # manager.c's inbuf: a longer line is dumped
+MAX_TICK_S = 0.1  # the pacing loop advances the PBX at least this often (wall seconds)
+AUTH_FAILURE_DELAY_S = 1.0  # manager.c sleep(1) before "Authentication failed"
+
+# Event classes of manager.c's perms table (``all`` is every one of them).
+_CLASS_NAMES = (
+    "system call log verbose command agent user config dtmf reporting cdr dialplan originate agi cc aoc "
+    "test security message"
+)
+EVENT_CLASSES = frozenset(_CLASS_NAMES.split())
+ALL: frozenset[str] = frozenset(EVENT_CLASSES)  # compared by identity: every event, whatever its class
+NONE: frozenset[str] = frozenset()
+_TRUE = frozenset({"yes", "true", "y", "t", "1", "on"})  # ast_true / ast_false
+_FALSE = frozenset({"no", "false", "n", "f", "0", "off"})
+
+# Actions of the lab's Asterisk 22 (ListCommands in actions_snapshot.jsonl); the server answers the
+# manager's own five, the PBX every other one; anything else is an unknown command.
+_ACTION_NAMES = (
+    "AbsoluteTimeout AOCMessage Atxfer BlindTransfer Bridge BridgeDestroy BridgeInfo BridgeKick BridgeList "
+    "BridgeTechnologyList BridgeTechnologySuspend BridgeTechnologyUnsuspend CancelAtxfer Challenge Command "
+    "CoreSettings CoreShowChannelMap CoreShowChannels CoreStatus CreateConfig DBDel DBDelTree DBGet "
+    "DBGetTree DBPut DeviceStateList DialplanExtensionAdd DialplanExtensionRemove Events ExtensionState "
+    "ExtensionStateList Filter GetConfig GetConfigJSON Getvar Hangup ListCategories ListCommands "
+    "LocalOptimizeAway LoggerRotate Login Logoff MailboxCount MailboxStatus MessageSend ModuleCheck "
+    "ModuleLoad Originate Ping PresenceState PresenceStateList QueueAdd QueueChangePriorityCaller QueueLog "
+    "QueueMemberRingInUse QueuePause QueuePenalty QueueReload QueueRemove QueueReset QueueRule QueueStatus "
+    "QueueSummary QueueWithdrawCaller Redirect Reload SendText Setvar ShowDialPlan Status UpdateConfig "
+    "UserEvent WaitEvent"
+)
+ASTERISK_ACTIONS = frozenset(_ACTION_NAMES.split())
+_MANAGER_ACTIONS = frozenset({"login", "logoff", "challenge", "ping", "events"})
+_PBX_ACTIONS = {name.lower(): name for name in ASTERISK_ACTIONS if name.lower() not in _MANAGER_ACTIONS}
+_ACTION_ID_AFTER_EVENT = frozenset({"CoreShowChannel"})  # list items with ActionID second
+_ITEM_PRIVILEGE = {"Status": "Call"}  # the only list item with a Privilege line (action_status)
+_COMPLETE_WITH_ITEMS = frozenset({"StatusComplete"})  # also "Items: <n>" after ListItems
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """How the simulator listens and paces. ``max_session_backlog`` counts AMI messages (an event,
+    a response, a list item, an injected blob) waiting for one session once the kernel's socket
+    buffer and asyncio's transport buffer (64 KiB) are full, or during a stall; one more drops
+    the session. Messages rather than bytes: a burst costs its count whatever its size."""
+
+    host: str = "127.0.0.1"
+    port: int = 5038  # 0: any free port (see AmiServer.port)
+    username: str = "callcenter"
+    secret: str = "callcenter"
+    timestamps: bool = True  # manager.conf timestampevents
+    speed: float = 1.0  # virtual seconds per wall second
+    max_session_backlog: int = 10000
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"simulator.port: expected an integer 0-65535, got {self.port!r}")
+        if not self.speed > 0:
+            raise ValueError(
+                f"simulator.speed: expected virtual seconds per wall second > 0, got {self.speed!r}"
+            )
+        if self.max_session_backlog < 1:
+            raise ValueError(
+                "simulator.max_session_backlog: expected a message count >= 1, "
+                f"got {self.max_session_backlog!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """One connected client, for tests and the demo's status line."""
+
+    id: int  # 1, 2, ... in connection order, never reused while the server runs
+    peer: str
+    logged_in: bool
+    event_classes: frozenset[str]
+
+
+# -- wire formatting (pure) ----------------------------------------------------------------------
+
+
+def parse_event_mask(text: str) -> frozenset[str] | None:
+    """manager.c's strings_to_mask: None for an empty value (Login keeps its mask, the Events
+    action answers "Invalid event mask"); digits: 0 is no event, any other number every event."""
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():
+        return ALL if int(text) else NONE
+    if text.lower() in _FALSE:
+        return NONE
+    if text.lower() in _TRUE:
+        return ALL
+    classes = set(text.split(","))  # exact names, as ast_instring compares them
+    return ALL if "all" in classes else frozenset(classes & EVENT_CLASSES)
+
+
+def event_classes(privilege: str) -> frozenset[str]:
+    return frozenset(c for c in privilege.split(",") if c and c != "all")
+
+
+def message(*pairs: tuple[str, str]) -> bytes:
+    """One AMI message: ``Key: value`` lines, then an empty line."""
+    return "".join(f"{key}: {value}\r\n" for key, value in pairs).encode() + b"\r\n"
+
+
+def response(kind: str, action_id: str, *pairs: tuple[str, str]) -> bytes:
+    """A response as astman_send_response writes it: ActionID only if the action had one."""
+    head = (("Response", kind), ("ActionID", action_id)) if action_id else (("Response", kind),)
+    return message(*head, *pairs)
+
+
+def format_event(event: AmiEvent, timestamps: bool) -> bytes:
+    parts = [f"Event: {event.name}\r\nPrivilege: {event.privilege}\r\n"]
+    if timestamps:
+        parts.append(f"Timestamp: {event.at:.6f}\r\n")
+    if event.action_id:
+        parts.append(f"ActionID: {event.action_id}\r\n")
+    parts.extend(f"{key}: {value}\r\n" for key, value in event.headers)
+    parts.append("\r\n")
+    return "".join(parts).encode()
+
+
+def format_reply(reply: ActionReply, action_id: str) -> list[bytes]:
+    """The messages answering one action: its response, then list items and the closing event."""
+    kinds = [value for key, value in reply.response if key == "Response"]
+    if not kinds:
+        raise ValueError(f"ActionReply.response: expected a ('Response', ...) header, got {reply.response!r}")
+    rest = [pair for pair in reply.response if pair[0] != "Response"]
+    listing = reply.complete is not None
+    if listing and not any(key == "EventList" for key, _ in rest):
+        rest.insert(0, ("EventList", "start"))
+    out = [response(kinds[0], action_id, *rest)]
+    if not listing:
+        return out
+    aid = (("ActionID", action_id),) if action_id else ()
+    for item in reply.items:
+        head = [("Event", item.name)]
+        if item.name in _ITEM_PRIVILEGE:  # the item's own privilege is not written (traces)
+            head.append(("Privilege", _ITEM_PRIVILEGE[item.name]))
+        first = item.name in _ACTION_ID_AFTER_EVENT
+        out.append(message(*head, *(aid if first else ()), *item.headers, *(() if first else aid)))
+    count = str(len(reply.items))
+    extra = (("Items", count),) if reply.complete in _COMPLETE_WITH_ITEMS else ()
+    out.append(
+        message(("Event", str(reply.complete)), *aid, ("EventList", "Complete"), ("ListItems", count), *extra)
+    )
+    return out
+
+
+class ActionFields(Mapping[str, str]):
+    """An action's headers as astman_get_header reads them: names case-insensitive, the first of a
+    repeated name wins; repeated ``Variable`` headers are joined with ``,`` (Originate splits
+    each on commas, so the meaning is kept)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self._items: dict[str, tuple[str, str]] = {}
+        for key, value in pairs:
+            low = key.lower()
+            if low not in self._items:
+                self._items[low] = (key, value)
+            elif low == "variable":
+                self._items[low] = (key, f"{self._items[low][1]},{value}")
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def without(self, *names: str) -> ActionFields:
+        drop = {n.lower() for n in names}
+        return ActionFields(pair for low, pair in self._items.items() if low not in drop)
+
+
+class ActionReader:
+    """Splits what a client sends into actions (lists of ``(key, value)``), as get_input does."""
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._lines: list[tuple[str, str]] = []
+        self.dumped = 0  # lines longer than MAX_LINE, dropped
+
+    def feed(self, data: bytes) -> list[list[tuple[str, str]]]:
+        *lines, self._buf = (self._buf + data).split(b"\n")
+        if len(self._buf) > MAX_LINE:
+            self._buf = b""
+            self.dumped += 1
+        out = []
+        for raw in lines:
+            line = raw.removesuffix(b"\r").decode("utf-8", "replace")
+            if not line:
+                out.append(self._lines)
+                self._lines = []
+                continue
+            key, sep, value = line.partition(":")
+            if sep:  # a line without a colon matches no header name
+                self._lines.append((key, value.lstrip(" \t")))
+        return out
+
+
+# -- sessions ----------------------------------------------------------------------------------------
+
+
+class _Session:
+    """One client connection: its login state, mask and bounded outbox.
+
+    A message goes straight to the transport while nothing is queued, no stall is on and the
+    transport holds at most its high-water mark (64 KiB) beyond what the kernel took; otherwise
+    it waits in the outbox, which the session's writer task empties as the socket drains."""
+
+    def __init__(
+        self,
+        sid: int,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        limit: int,
+        writing: asyncio.Event,
+    ) -> None:
+        self.id = sid
+        self.reader = reader
+        self.writer = writer
+        self._transport = writer.transport
+        self._high = writer.transport.get_write_buffer_limits()[1]
+        self._writing = writing  # the server's: cleared while stalled
+        peer = writer.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.limit = limit
+        self.outbox: deque[bytes] = deque()
+        self.ready = asyncio.Event()  # the outbox has something, or the session ends
+        self.closing = False  # close once the outbox is written (Logoff, failed login)
+        self.dead = False
+        self.logged_in = False
+        self.mask = ALL
+        self.challenge: str | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def send(self, data: bytes) -> None:
+        if self.dead or self.closing:
+            return
+        if (
+            not self.outbox
+            and self._writing.is_set()
+            and self._transport.get_write_buffer_size() <= self._high
+        ):
+            self._transport.write(data)
+            return
+        if len(self.outbox) >= self.limit:
+            log.warning(
+                "AMI simulator: session %d (%s): client too slow: %d messages queued; dropping it",
+                self.id,
+                self.peer,
+                len(self.outbox),
+            )
+            self.abort()
+            return
+        self.outbox.append(data)
+        self.ready.set()
+
+    def close_when_flushed(self) -> None:
+        self.closing = True
+        self.ready.set()
+
+    def take(self) -> bytes:
+        data = b"".join(self.outbox)
+        self.outbox.clear()
+        self.ready.clear()
+        return data
+
+    def abort(self) -> None:
+        """Close the TCP connection at once, whatever is queued (no Goodbye)."""
+        self.dead = True
+        self.ready.set()
+        self._transport.abort()
+
+    def info(self) -> SessionInfo:
+        return SessionInfo(self.id, self.peer, self.logged_in, self.mask)
+
+
+class AmiServer:
+    """Serves ``pbx`` over AMI. ``async with AmiServer(...) as server:`` or ``start()``/``stop()``;
+    ``run()`` serves in the current task until ``stop()``.
+
+    Test levers: ``drop()``, ``stall()``/``resume()``, ``inject()``, ``restart()``."""
+
+    def __init__(
+        self,
+        pbx: Pbx,
+        options: ServerOptions,
+        *,
+        queue_log: Path | None = None,
+        clock: Callable[[], float] = time.time,
+        pbx_restart: Callable[[], None] | None = None,
+    ) -> None:
+        """``clock`` is the wall clock virtual time follows; ``pbx_restart`` is called by restart()
+        with the PBX advanced to the current virtual time (a new Uniqueid epoch starts there)."""
+        self._pbx = pbx
+        self._options = options
+        self._queue_log_path = queue_log
+        self._queue_log: IO[str] | None = None
+        self._clock = clock
+        self._pbx_restart = pbx_restart
+        self._random = random.Random()
+        self._sessions: dict[int, _Session] = {}
+        self._next_id = 1
+        self._classes: dict[str, frozenset[str]] = {}
+        self._listener: asyncio.Server | None = None
+        self._port: int | None = None
+        self._tg: asyncio.TaskGroup | None = None
+        self._run_task: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._stop_requested = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._wake = asyncio.Event()  # the pacing loop recomputes its sleep
+        self._writing = asyncio.Event()  # cleared while stalled
+        self._writing.set()
+        self._stall_timer: asyncio.TimerHandle | None = None
+        self._v0 = self._w0 = self._last_v = self._boot_at = 0.0
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("AMI simulator: expected a started server, got one not listening yet")
+        return self._port
+
+    @property
+    def now(self) -> float:
+        """The current virtual time (epoch seconds)."""
+        v = self._v0 + (self._clock() - self._w0) * self._options.speed
+        self._last_v = max(v, self._last_v)  # never backwards, even if the wall clock steps back
+        return self._last_v
+
+    @property
+    def sessions(self) -> tuple[SessionInfo, ...]:
+        return tuple(s.info() for s in self._sessions.values())
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Listen and serve in a background task; returns once listening (raises if binding fails)."""
+        if self._run_task is not None:
+            raise RuntimeError("AMI simulator: start() called twice")
+        self._ready = asyncio.get_running_loop().create_future()
+        self._run_task = asyncio.create_task(self.run(), name="ami-sim-server")
+        await asyncio.wait([self._ready, self._run_task], return_when=asyncio.FIRST_COMPLETED)
+        if self._run_task.done():
+            self._run_task.result()
+
+    async def run(self) -> None:
+        """Serve until stop(). A PBX exception ends it (in an ExceptionGroup): a simulator bug."""
+        if self._listener is not None or self._finished.is_set():
+            raise RuntimeError("AMI simulator: run() is already running or has finished")
+        self._v0 = self._last_v = self._boot_at = self._pbx.now
+        self._w0 = self._clock()
+        if self._queue_log_path is not None:
+            self._queue_log = self._queue_log_path.open("a", encoding="utf-8", newline="")
+        try:
+            await self._listen(self._options.port)
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                pacing = tg.create_task(self._pace(), name="ami-sim-pacing")
+                if self._ready is not None:
+                    self._ready.set_result(None)
+                await self._stop_requested.wait()
+                self._close_listener()
+                for session in list(self._sessions.values()):
+                    session.abort()
+                    if session.task is not None:
+                        session.task.cancel()
+                pacing.cancel()
+        finally:
+            self._tg = None
+            self._close_listener()
+            if self._queue_log is not None:
+                self._queue_log.close()
+            if self._stall_timer is not None:
+                self._stall_timer.cancel()
+            self._finished.set()
+
+    async def stop(self) -> None:
+        """Close every connection and stop serving; re-raises what ended run() abnormally."""
+        self._stop_requested.set()
+        if self._run_task is not None and self._run_task is not asyncio.current_task():
+            await self._run_task
+        elif self._listener is not None:
+            await self._finished.wait()
+
+    async def serve_until(self, duration: float | None = None) -> None:
+        """Serve ``duration`` more virtual seconds (None: until stop()), then stop."""
+        if self._run_task is None and self._listener is None:
+            await self.start()
+        if duration is not None:
+            target = self.now + duration
+            while not self._stop_requested.is_set() and (left := target - self.now) > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(left / self._options.speed):
+                        await self._stop_requested.wait()
+        else:
+            await self._stop_requested.wait()
+        await self.stop()
+
+    async def _listen(self, port: int) -> None:
+        self._listener = await asyncio.start_server(self._accept, self._options.host, port)
+        self._port = self._listener.sockets[0].getsockname()[1]
+        log.info("AMI simulator: listening on %s:%d", self._options.host, self._port)
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._tg is None or self._stop_requested.is_set():
+            writer.transport.abort()
+            return
+        session = _Session(self._next_id, reader, writer, self._options.max_session_backlog, self._writing)
+        self._next_id += 1
+        self._sessions[session.id] = session
+        session.task = self._tg.create_task(
+            self._serve(session, self._tg), name=f"ami-sim-session-{session.id}"
+        )
+
+    # -- test levers --------------------------------------------------------------------------------
+
+    def drop(self, session: int | None = None) -> int:
+        """Close one session's (or every) TCP connection abruptly, no Goodbye. Returns how many."""
+        if session is not None and session not in self._sessions:
+            raise LookupError(
+                f"AMI simulator: expected a session id in {sorted(self._sessions)}, got {session}"
+            )
+        targets = list(self._sessions.values()) if session is None else [self._sessions[session]]
+        for s in targets:
+            log.info("AMI simulator: dropping session %d (%s)", s.id, s.peer)
+            s.abort()
+        return len(targets)
+
+    def stall(self, seconds: float) -> None:
+        """Write nothing to any client for ``seconds`` (wall); actions are still read and answered
+        into the outboxes, which are written when the stall ends. A full outbox still drops."""
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+        self._writing.clear()
+        self._stall_timer = asyncio.get_running_loop().call_later(seconds, self.resume)
+
+    def resume(self) -> None:
+        """End a stall now."""
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
+        self._writing.set()
+
+    def inject(self, raw: bytes) -> int:
+        """Queue ``raw`` (malformed frames, say) for every logged-in session. Returns how many."""
+        targets = [s for s in self._sessions.values() if s.logged_in]
+        for s in targets:
+            s.send(raw)
+        return len(targets)
+
+    async def restart(self, downtime: float = 0.0) -> None:
+        """Asterisk restarts: stop listening, drop every connection, call ``pbx_restart``, wait
+        ``downtime`` wall seconds (connections are refused), listen again on the same port."""
+        if self._listener is None or self._port is None:
+            raise RuntimeError("AMI simulator: expected a running server to restart, got none")
+        self._close_listener()
+        self.drop()
+        self._tick()
+        if self._pbx_restart is not None:
+            self._pbx_restart()
+        self._boot_at = self.now
+        if downtime > 0:
+            await asyncio.sleep(downtime)
+        if not self._stop_requested.is_set():
+            await self._listen(self._port)
+
+    # -- pacing -------------------------------------------------------------------------------------
+
+    async def _pace(self) -> None:
+        speed = self._options.speed
+        while True:
+            self._wake.clear()
+            now = self._tick()
+            due = self._pbx.next_due()
+            wait = MAX_TICK_S if due is None else min(MAX_TICK_S, max(0.0, (due - now) / speed))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
+
+    def _tick(self) -> float:
+        """Advance the PBX to the virtual now; send its events, append its queue_log lines."""
+        now = self.now
+        events = self._pbx.advance(now)
+        if events:
+            self._broadcast(events)
+        lines = self._pbx.take_queue_log()
+        if lines and self._queue_log is not None:
+            self._queue_log.write("".join(lines))
+            self._queue_log.flush()
+        return now
+
+    def _broadcast(self, events: list[AmiEvent]) -> None:
+        sessions = [s for s in self._sessions.values() if s.logged_in and not s.dead]
+        if not sessions:
+            return
+        timestamps = self._options.timestamps
+        for event in events:
+            classes = self._classes.get(event.privilege)
+            if classes is None:
+                classes = self._classes[event.privilege] = event_classes(event.privilege)
+            data = format_event(event, timestamps)
+            for s in sessions:
+                if s.mask is ALL or classes <= s.mask:
+                    s.send(data)
+
+    # -- one session --------------------------------------------------------------------------------
+
+    async def _serve(self, s: _Session, tg: asyncio.TaskGroup) -> None:
+        writer = tg.create_task(self._write_loop(s), name=f"ami-sim-session-{s.id}-writer")
+        log.info("AMI simulator: session %d connected from %s", s.id, s.peer)
+        reason = "closed by the client"
+        try:
+            s.send(BANNER)
+            parser = ActionReader()
+            while not (s.closing or s.dead):
+                data = await s.reader.read(READ_SIZE)
+                if not data:
+                    reason = "dropped" if s.dead else reason
+                    break
+                for lines in parser.feed(data):
+                    await self._handle(s, lines)
+                    if s.closing or s.dead:
+                        reason = "dropped" if s.dead else "closed by the server"
+                        break
+        except OSError as exc:  # ConnectionResetError and friends
+            reason = f"{type(exc).__name__}: {exc}"
+        finally:
+            try:
+                if s.closing and not s.dead:
+                    await asyncio.wait([writer])  # the Goodbye or the login error goes out first
+            finally:
+                if not s.dead:
+                    s.abort()
+                writer.cancel()
+                del self._sessions[s.id]
+                log.info("AMI simulator: session %d (%s) ended: %s", s.id, s.peer, reason)
+
+    async def _write_loop(self, s: _Session) -> None:
+        try:
+            while not s.dead:
+                await s.ready.wait()
+                await self._writing.wait()
+                await s.writer.drain()  # down to the low-water mark
+                if s.dead:
+                    return
+                data = s.take()
+                if data:
+                    s.writer.write(data)
+                if s.closing and not s.outbox:
+                    s.dead = True
+                    s.writer.close()
+                    return
+        except OSError:  # the peer went away mid-write; the reader sees it too
+            s.abort()
+
+    async def _handle(self, s: _Session, lines: list[tuple[str, str]]) -> None:
+        fields = ActionFields(lines)
+        action = fields.get("Action", "")
+        action_id = fields.get("ActionID", "")
+        key = action.lower()
+        if not action:
+            s.send(response("Error", action_id, ("Message", "Missing action in request")))
+        elif not s.logged_in and key not in ("login", "challenge", "logoff"):
+            s.send(response("Error", action_id, ("Message", "Permission denied")))
+        elif key == "login":
+            await self._login(s, fields, action_id)
+        elif key == "challenge":
+            if fields.get("AuthType", "").lower() != "md5":
+                s.send(response("Error", action_id, ("Message", "Must specify AuthType")))
+                return
+            if s.challenge is None:
+                s.challenge = str(self._random.randrange(1, 2**31))  # ast_random()
+            s.send(response("Success", action_id, ("Challenge", s.challenge)))
+        elif key == "logoff":
+            s.send(response("Goodbye", action_id, ("Message", "Thanks for all the fish.")))
+            s.close_when_flushed()
+        elif key == "ping":
+            s.send(response("Success", action_id, ("Ping", "Pong"), ("Timestamp", f"{self.now:.6f}")))
+        elif key == "events":
+            mask = parse_event_mask(fields.get("EventMask", ""))
+            if mask is None:
+                s.send(response("Error", action_id, ("Message", "Invalid event mask")))
+            else:
+                s.mask = mask
+                s.send(response("Success", action_id, ("Events", "On" if mask else "Off")))
+        elif key in _PBX_ACTIONS:
+            self._pbx_action(s, _PBX_ACTIONS[key], fields, action_id)
+        else:
+            text = f"Invalid/unknown command: {action}. Use Action: ListCommands to show available commands."
+            s.send(response("Error", action_id, ("Message", text)))
+
+    async def _login(self, s: _Session, fields: ActionFields, action_id: str) -> None:
+        if s.logged_in:
+            s.send(response("Success", action_id, ("Message", "Already authenticated")))
+            return
+        if not self._authenticated(s, fields):
+            log.info("AMI simulator: session %d (%s): authentication failed", s.id, s.peer)
+            await asyncio.sleep(AUTH_FAILURE_DELAY_S)
+            s.send(response("Error", action_id, ("Message", "Authentication failed")))
+            s.close_when_flushed()
+            return
+        s.logged_in = True
+        mask = parse_event_mask(fields.get("Events", ""))
+        if mask is not None:
+            s.mask = mask
+        s.send(response("Success", action_id, ("Message", "Authentication accepted")))
+        if s.mask is ALL or "system" in s.mask:  # no Timestamp: manager.c writes it by hand
+            up = str(int(self.now - self._boot_at))
+            s.send(
+                message(
+                    ("Event", "FullyBooted"),
+                    ("Privilege", "system,all"),
+                    ("Uptime", up),
+                    ("LastReload", up),
+                    ("Status", "Fully Booted"),
+                )
+            )
+
+    def _authenticated(self, s: _Session, fields: ActionFields) -> bool:
+        options = self._options
+        if fields.get("Username", "").lower() != options.username.lower():  # strcasecmp
+            return False
+        if fields.get("AuthType", "").lower() == "md5":
+            if s.challenge is None:
+                return False
+            expected = hashlib.md5((s.challenge + options.secret).encode()).hexdigest()
+            return fields.get("Key", "").lower() == expected
+        return fields.get("Secret", "") == options.secret
+
+    def _pbx_action(self, s: _Session, name: str, fields: ActionFields, action_id: str) -> None:
+        now = self._tick()  # events due before the action go out before its response
+        try:
+            reply = self._pbx.action(name, fields.without("Action", "ActionID"), action_id, now)
+        except ValueError as exc:
+            log.info("AMI simulator: session %d: %s rejected: %s", s.id, name, exc)
+            s.send(response("Error", action_id, ("Message", str(exc))))
+        else:
+            for data in format_reply(reply, action_id):
+                s.send(data)
+        self._tick()  # what the action caused at once follows its response
+        self._wake.set()  # and the pacing loop looks at next_due() again

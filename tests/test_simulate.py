@@ -1,0 +1,87 @@
+"""`callcenter simulate` and `callcenter demo` over real TCP: what a client records replays to
+exactly what the simulator wrote to its own queue_log; the demo runs and stops by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+from callcenter.ami.client import AmiClient, ServerAddress
+from callcenter.ami.codec import Banner, Frame
+from callcenter.demo import SimulatorRun, build
+from callcenter.replay import replay
+from callcenter.simulator.model import CallCenterSpec
+from callcenter.simulator.server import ServerOptions
+from callcenter.simulator.traffic import TrafficSpec, default_agents
+from tests.asterisk_truth import compare_with, truth_from
+
+
+class Recorder:
+    """Keeps every byte a client received, as `callcenter replay` reads a .ami file."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.refused: list[tuple[str, str]] = []
+
+    async def link_up(self, server: str, banner: Banner, at: float) -> None:
+        self.data += banner.text.encode() + b"\r\n"
+
+    async def received(self, server: str, chunk: bytes, frames: list[Frame], at: float) -> None:
+        self.data += chunk
+
+    async def link_down(self, server: str, reason: str, at: float) -> None:
+        pass
+
+
+async def test_a_recorded_client_replays_to_the_simulators_queue_log(tmp_path: Path) -> None:
+    traffic = TrafficSpec(calls_per_hour=(600.0,), talk_s=60.0, patience_s=40.0, queue_timeout_s=60.0,
+                          escalate_share=0.5, agents=default_agents())  # fmt: skip
+    options = ServerOptions(port=0, username="rec", secret="s3cret", speed=150.0)
+    queue_log = tmp_path / "queue_log"
+    pbx, generated, server = build(
+        SimulatorRun(CallCenterSpec(), traffic, options, seed=4, queue_log=queue_log)
+    )
+    recorder = Recorder()
+    async with server:
+        address = ServerAddress(name="sim", host="127.0.0.1", port=server.port, username="rec",
+                                secret="s3cret", auth="md5", events=("call", "agent", "user"))  # fmt: skip
+        client = AmiClient(address, recorder)
+        running = asyncio.create_task(client.run(), name="recorder")
+        await client.wait_up(5)
+        target = server.now + 20 * 60  # twenty virtual minutes, then let every call finish
+        while server.now < target:
+            await asyncio.sleep(0.05)
+        generated.stop_arrivals()
+        while pbx.callers:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        await client.stop()
+        await running
+    assert generated.calls > 120
+    trace = tmp_path / "recorded.ami"
+    trace.write_bytes(bytes(recorder.data))
+    report = replay(trace)
+    lines = queue_log.read_text(encoding="utf-8").splitlines()
+    refused = [
+        (c["queue"], c["outcome"].upper()) for c in report["calls"] if c["outcome"] in ("full", "joinempty")
+    ]
+    assert compare_with(truth_from(lines, refused), report) == []
+    assert report["anomalies"] == 0
+    assert all(c["outcome"] != "unknown" for c in report["calls"])
+
+
+def test_demo_runs_and_stops_by_itself(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "callcenter", "demo", "--duration", "4", "--data", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "AMI simulator   127.0.0.1:" in out and "AMI link up" in out and "demo stopped" in out
+    assert "support " in out and "available" in out
+    assert (tmp_path / "demo-journal.sqlite3").exists()
+    assert (tmp_path / "demo-queue_log").read_text().startswith(tuple("0123456789"))
