@@ -350,16 +350,27 @@ class Pbx:
     # -- callers and the dialplan ------------------------------------------------------------------
 
     def originate(
-        self, caller_id: str, variables: Mapping[str, str], action_id: str = "", *,
-        patience_s: float | None = None, hangup_after_connect_s: float | None = None,
+        self,
+        caller_id: str,
+        variables: Mapping[str, str],
+        action_id: str = "",
+        *,
+        patience_s: float | None = None,
+        hangup_after_connect_s: float | None = None,
     ) -> Caller:
         """A call to the support number (AMI Originate of Local/<number>@<context>/n)."""
         dp = self.spec.dialplan
         one, two = self.channels.local_pair(dp.number, dp.context, self.now)
         name, _, num = caller_id.rpartition("<")
         num, name = num.rstrip(">").strip(), name.strip().strip('"')
-        caller = Caller(one, two, dict(variables), action_id, patience_s=patience_s,
-                        hangup_after_connect_s=hangup_after_connect_s)
+        caller = Caller(
+            one,
+            two,
+            dict(variables),
+            action_id,
+            patience_s=patience_s,
+            hangup_after_connect_s=hangup_after_connect_s,
+        )
         self.callers[one.uid] = self.callers[two.uid] = caller
         for chan in (one, two):
             self.live[chan.uid] = chan
@@ -512,40 +523,41 @@ class Pbx:
 
     # -- the queue engine -------------------------------------------------------------------------
 
-    def _candidates(self, queue: QueueSpec, entry: Entry) -> list[Member]:
-        members = [
-            m
-            for m in self.members[queue.name].values()
-            if not m.paused and self._free(m.interface) and m.interface not in entry.legs
-        ]
-        if not members:
-            return []
-        low = min(m.penalty for m in members)
-        members = [m for m in members if m.penalty == low]
-        if queue.strategy == "ringall":
-            return members
-        if queue.strategy in ("rrmemory", "rrordered"):
-            order = list(self.members[queue.name])
-            start = self.rr_next.get(queue.name, 0)
-            members.sort(key=lambda m: (order.index(m.interface) - start) % len(order))
-        elif queue.strategy == "leastrecent":
-            members.sort(key=lambda m: m.last_call)
-        elif queue.strategy == "fewestcalls":
-            members.sort(key=lambda m: m.calls)
-        return members[:1]
+    def _pick(self, queue: QueueSpec, free: list[tuple[int, Member]]) -> list[tuple[int, Member]]:
+        """The members to ring, by strategy, among the free ones of the lowest penalty."""
+        low = min(m.penalty for _, m in free)
+        best = [(i, m) for i, m in free if m.penalty == low]
+        strategy = queue.strategy
+        if strategy == "ringall":
+            return best
+        if strategy in ("rrmemory", "rrordered"):
+            start, n = self.rr_next.get(queue.name, 0), len(self.members[queue.name])
+            return [min(best, key=lambda im: (im[0] - start) % n)]
+        if strategy == "leastrecent":
+            return [min(best, key=lambda im: im[1].last_call)]
+        if strategy == "fewestcalls":
+            return [min(best, key=lambda im: im[1].calls)]
+        if strategy == "random":
+            return [self.rng.choice(best)]
+        return best[:1]  # linear: in the order they were added
 
     def _dispatch(self, queue: QueueSpec) -> None:
-        for entry in list(self.waiting[queue.name]):
-            if entry.legs or entry.retry_at > self.now:
-                continue
-            members = self._candidates(queue, entry)
-            if not members:
-                continue
-            for member in members:
+        """Offer waiting callers, in order, to the free members (autofill: several at once)."""
+        waiting = [e for e in self.waiting[queue.name] if not e.legs and e.retry_at <= self.now]
+        if not waiting:
+            return
+        free = [(i, m) for i, m in enumerate(self.members[queue.name].values())
+                if not m.paused and self._free(m.interface)]  # fmt: skip
+        for entry in waiting:
+            if not free:
+                return
+            chosen = self._pick(queue, free)
+            for _, member in chosen:
                 self._ring(entry, member)
             if queue.strategy in ("rrmemory", "rrordered"):
-                order = list(self.members[queue.name])
-                self.rr_next[queue.name] = (order.index(members[-1].interface) + 1) % len(order)
+                self.rr_next[queue.name] = (chosen[-1][0] + 1) % len(self.members[queue.name])
+            rung = {m.interface for _, m in chosen}
+            free = [(i, m) for i, m in free if m.interface not in rung]
 
     def _ring(self, entry: Entry, member: Member) -> None:
         two = entry.caller.two
