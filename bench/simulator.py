@@ -20,14 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from callcenter.ami.client import AmiClient, ServerAddress  # noqa: E402
-from callcenter.ami.codec import Banner, Frame  # noqa: E402
-from callcenter.demo import SimulatorRun, build  # noqa: E402
-from callcenter.simulator.model import AgentSpec, CallCenterSpec, QueueSpec  # noqa: E402
-from callcenter.simulator.pbx import Pbx  # noqa: E402
-from callcenter.simulator.server import ServerOptions  # noqa: E402
-from callcenter.simulator.traffic import AgentPlan, Traffic, TrafficSpec  # noqa: E402
-from callcenter.simulator.wire import render_event  # noqa: E402
+from callcenter.ami.client import AmiClient, ServerAddress
+from callcenter.ami.codec import Banner, Frame
+from callcenter.demo import SimulatorRun, build
+from callcenter.simulator.model import AgentSpec, CallCenterSpec, QueueSpec
+from callcenter.simulator.pbx import Pbx
+from callcenter.simulator.server import ServerOptions
+from callcenter.simulator.traffic import AgentPlan, Traffic, TrafficSpec
+from callcenter.simulator.wire import render_event
 
 
 def load(rate: float, agents: int) -> tuple[CallCenterSpec, TrafficSpec]:
@@ -53,11 +53,17 @@ def in_memory(rate: float, agents: int, seconds: float) -> None:
     started = time.perf_counter()
     size = sum(len(render_event(e)) for e in events)
     render = time.perf_counter() - started
-    print(f"in memory: {generator.calls} calls ({rate:g}/s target) with {agents} agents, {seconds:g} virtual s")
-    print(f"  simulate        {wall:6.2f} s  {len(events) / wall:>10,.0f} events/s  "
-          f"ceiling {generator.calls / wall:,.0f} calls/s (x{generator.calls / wall / rate:.1f} the target)")
-    print(f"  baseline render {render:6.2f} s  {len(events) / render:>10,.0f} events/s  "
-          f"({size / 1e6:.1f} MB); simulate/render cost x{wall / render:.2f}")
+    print(
+        f"in memory: {generator.calls} calls ({rate:g}/s target) with {agents} agents, {seconds:g} virtual s"
+    )
+    print(
+        f"  simulate        {wall:6.2f} s  {len(events) / wall:>10,.0f} events/s  "
+        f"ceiling {generator.calls / wall:,.0f} calls/s (x{generator.calls / wall / rate:.1f} the target)"
+    )
+    print(
+        f"  baseline render {render:6.2f} s  {len(events) / render:>10,.0f} events/s  "
+        f"({size / 1e6:.1f} MB); simulate/render cost x{wall / render:.2f}"
+    )
 
 
 class _Counter:
@@ -91,8 +97,11 @@ async def over_tcp(rate: float, agents: int, seconds: float) -> None:
         wall, virtual = time.perf_counter() - started, server.now - v0
         await client.stop()
         await task
-    print(f"over TCP, real time: {generator.calls} calls in {wall:.1f} s ({generator.calls / wall:.1f} calls/s), "
-          f"{counter.messages / wall:,.0f} messages/s decoded by one client; virtual/wall {virtual / wall:.2f}")
+    rate_seen = generator.calls / wall
+    print(
+        f"over TCP, real time: {generator.calls} calls in {wall:.1f} s ({rate_seen:.1f} calls/s), "
+        f"{counter.messages / wall:,.0f} messages/s decoded by one client; virtual/wall {virtual / wall:.2f}"
+    )
 
 
 def main() -> None:

@@ -371,6 +371,7 @@ class AmiServer:
         self._writing.set()
         self._stall_timer: asyncio.TimerHandle | None = None
         self._v0 = self._w0 = self._last_v = self._boot_at = 0.0
+        self._running = False  # run() has begun and not finished
 
     # -- life cycle ---------------------------------------------------------------------------------
 
@@ -410,8 +411,9 @@ class AmiServer:
 
     async def run(self) -> None:
         """Serve until stop(). A PBX exception ends it (in an ExceptionGroup): a simulator bug."""
-        if self._listener is not None or self._finished.is_set():
+        if self._running or self._finished.is_set():
             raise RuntimeError("AMI simulator: run() is already running or has finished")
+        self._running = True
         self._v0 = self._last_v = self._boot_at = self._pbx.now
         self._w0 = self._clock()
         if self._queue_log_path is not None:
@@ -437,6 +439,7 @@ class AmiServer:
                 self._queue_log.close()
             if self._stall_timer is not None:
                 self._stall_timer.cancel()
+            self._running = False
             self._finished.set()
 
     async def stop(self) -> None:
@@ -444,12 +447,12 @@ class AmiServer:
         self._stop_requested.set()
         if self._run_task is not None and self._run_task is not asyncio.current_task():
             await self._run_task
-        elif self._listener is not None:
+        elif self._running:
             await self._finished.wait()
 
     async def serve_until(self, duration: float | None = None) -> None:
         """Serve ``duration`` more virtual seconds (None: until stop()), then stop."""
-        if self._run_task is None and self._listener is None:
+        if self._run_task is None and not self._running:
             await self.start()
         if duration is not None:
             target = self.now + duration
