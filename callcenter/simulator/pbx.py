@@ -160,7 +160,11 @@ class Pbx:
         """Asterisk restarts: every call is gone without a word, dynamic members are forgotten
         (persistentmembers=no), Uniqueid sequences start again at 0 under a new epoch."""
         for caller in self.callers.values():
-            caller.gone = True
+            if caller.entry is not None:
+                for leg in caller.entry.legs.values():
+                    for ident in leg.timers:
+                        self._cancel(ident)
+            caller.gone, caller.entry, caller.talking = True, None, None
         self.callers.clear()
         self.live.clear()
         self.busy.clear()
@@ -618,6 +622,8 @@ class Pbx:
         self._device(leg.member.interface, False)
 
     def _no_answer(self, entry: Entry, leg: Leg) -> None:
+        if entry.caller.entry is not entry:
+            return
         two = entry.caller.two
         ms = round((self.now - leg.started) * 1000)
         self.emit(
@@ -657,6 +663,8 @@ class Pbx:
         return position
 
     def _answer(self, entry: Entry, leg: Leg) -> None:
+        if entry.caller.entry is not entry:
+            return  # the call is gone (a PBX restart)
         caller, queue, two = entry.caller, entry.queue, entry.caller.two
         for other in list(entry.legs.values()):
             if other is not leg:
