@@ -184,7 +184,29 @@ def _status(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     )
 
 
+def _blind_transfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    talk = pbx.talk_on(f.get("Channel", ""))
+    if talk is None:
+        return error("No such channel")
+    if not f.get("Exten"):
+        return error("No extension specified")
+    pbx.blind_transfer(talk, f.get("Context", "") or "transfer", f["Exten"])
+    return ok("Transfer succeeded")
+
+
+def _redirect(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    talk = pbx.talk_on(f.get("Channel", ""))
+    if talk is None or talk.caller.two.name != f.get("Channel"):
+        return error("Redirect failed: the simulator redirects a queue caller's channel during a call")
+    if not f.get("Exten"):
+        return error("Redirect failed, no extension specified")
+    pbx.redirect(talk, f["Exten"])
+    return ok("Redirect successful")
+
+
 ACTIONS: dict[str, Handler] = {
+    "blindtransfer": _blind_transfer,
+    "redirect": _redirect,
     "queueadd": _queue_add,
     "queueremove": _queue_remove,
     "queuepause": _queue_pause,

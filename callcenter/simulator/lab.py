@@ -20,6 +20,9 @@ from typing import Any
 from callcenter.simulator.pbx import Pbx
 from callcenter.simulator.wire import AmiEvent
 
+# The lab driver's transfers; its attended transfer (Atxfer + DTMF) is not simulated.
+TRANSFER_ACTIONS = {"blind": "BlindTransfer", "redirect": "Redirect"}
+
 
 @dataclass(slots=True)
 class Rehearsal:
@@ -99,6 +102,12 @@ def rehearse(expected: dict[str, Any], pbx: Pbx | None = None, *, tail_s: float 
                 after = call.get("caller_hangup_after_connect_s")
                 if after is not None:
                     at(e.at + after, partial(hang_up, linked, ""))
+                transfer = call.get("transfer")
+                if transfer and transfer[0] in TRANSFER_ACTIONS:
+                    kind, delay, exten = transfer
+                    channel = h["DestChannel"] if kind == "blind" else h["Channel"]
+                    fields = {"Channel": channel, "Context": "transfer", "Exten": str(exten)}
+                    at(e.at + float(delay), partial(act, TRANSFER_ACTIONS[kind], fields))
 
     end = t0 + float(expected.get("scenario_end_t_s") or 0) + tail_s
     while True:

@@ -27,6 +27,7 @@ from callcenter.simulator.wire import ActionReply, AmiEvent, Headers
 
 AGENT, CALL, DIALPLAN, USER, SYSTEM = "agent,all", "call,all", "dialplan,all", "user,all", "system,all"
 NOT_INUSE, INUSE = 1, 2
+TRANSFER_DESK_S = 6.0  # the lab's transfer target talks this long
 PHONE_OVERHEAD_S = 0.012  # join → AgentConnect was 1.014 s with a 1 s answer delay (a_answered_agent_hangup)
 
 
@@ -504,22 +505,25 @@ class Pbx:
         )
         self.at(self.spec.dialplan.survey_s, lambda: self._end_call(caller))
 
-    def _end_call(self, caller: Caller, abandoned: bool = False) -> None:
+    def _end_call(self, caller: Caller, abandoned: bool = False, *, h_extension: bool = True) -> None:
+        """The caller's channel ends; the support context's h extension reports CallEnd (a caller
+        transferred to another context never runs it: m_transfer)."""
         if caller.gone:
             return
         caller.gone = True
         two, one = caller.two, caller.one
         if not two.hung_up:
             self.emit("SoftHangupRequest", CALL, two.snapshot(), ("Cause", "16"))
-        self._user_event(
-            two,
-            "CallEnd",
-            ("CallerNum", two.cid_num),
-            ("QueueStatus", caller.queue_status),
-            ("Abandoned", "TRUE" if abandoned else ""),
-            ("MemberName", caller.member_name),
-            ("HangupCause", "16"),
-        )
+        if h_extension:
+            self._user_event(
+                two,
+                "CallEnd",
+                ("CallerNum", two.cid_num),
+                ("QueueStatus", caller.queue_status),
+                ("Abandoned", "TRUE" if abandoned else ""),
+                ("MemberName", caller.member_name),
+                ("HangupCause", "16"),
+            )
         self._hangup(one, request="HangupRequest")
         self._hangup(two)
         self.callers.pop(one.uid, None)
@@ -710,7 +714,9 @@ class Pbx:
         if caller.hangup_after_connect_s is not None and caller.hangup_after_connect_s < talk:
             self.at(caller.hangup_after_connect_s, lambda: self._caller_hangs_up(caller))
 
-    def _complete(self, caller: Caller, reason: str) -> None:
+    def _complete(self, caller: Caller, reason: str, transfer: tuple[str, str] | None = None) -> None:
+        """The conversation ended: agent or caller hung up, or the agent blind-transferred the
+        caller to (exten, context)."""
         talk = caller.talking
         if talk is None:
             return
@@ -732,8 +738,13 @@ class Pbx:
             ("TalkTime", str(talked)),
             ("Reason", reason),
         )
-        verb = "COMPLETEAGENT" if reason == "agent" else "COMPLETECALLER"
-        self.queue_log(two.uid, queue.name, member.name, verb, talk.hold, talked, talk.opos)
+        if transfer is not None:
+            self.queue_log(
+                two.uid, queue.name, member.name, "BLINDTRANSFER", *transfer, talk.hold, talked, talk.opos
+            )
+        else:
+            verb = "COMPLETEAGENT" if reason == "agent" else "COMPLETECALLER"
+            self.queue_log(two.uid, queue.name, member.name, verb, talk.hold, talked, talk.opos)
         for chan in (leg.outgoing, two):
             chan.bridge = ""
             self.emit("BridgeLeave", CALL, ("BridgeUniqueid", talk.bridge), chan.snapshot())
@@ -754,6 +765,52 @@ class Pbx:
         self._dispatch_others(member.interface)
         if reason == "agent":
             self._after_queue(caller, queue.name, "CONTINUE")
+
+    def talk_on(self, channel: str) -> Talk | None:
+        """The conversation a channel (the caller's, or either agent leg) takes part in."""
+        for caller in self.callers.values():
+            talk = caller.talking
+            if talk is not None and channel in (caller.two.name, talk.leg.outgoing.name,
+                                                talk.leg.phone.name if talk.leg.phone else ""):  # fmt: skip
+                return talk
+        return None
+
+    def blind_transfer(self, talk: Talk, context: str, exten: str) -> None:
+        """The agent sends the caller to another extension: AgentComplete Reason=transfer."""
+        caller, leg = talk.caller, talk.leg
+        bridge = (("BridgeUniqueid", talk.bridge), ("BridgeNumChannels", "2"), ("IsExternal", "Yes"))
+        parties = (*leg.outgoing.snapshot("Transferer"), *caller.two.snapshot("Transferee"))
+        self.emit("BlindTransfer", CALL, ("Result", "Success"), parties, bridge, ("Context", context),
+                  ("Extension", exten))  # fmt: skip
+        self._complete(caller, "transfer", (exten, context))
+        self._transfer_target(caller, exten, redirected=False)
+
+    def redirect(self, talk: Talk, exten: str) -> None:
+        """The caller's channel is redirected out of the queue bridge. app_queue sees no transfer:
+        AgentComplete Reason=caller comes when the caller hangs up at the target, with a TalkTime
+        that includes the time there (m_transfer)."""
+        caller, leg = talk.caller, talk.leg
+        for chan in (leg.phone, leg.outgoing):
+            if chan is not None:
+                self._hangup(chan, request="HangupRequest")
+        self.busy.pop(leg.member.interface, None)
+        self._device(leg.member.interface, False)
+        self._dispatch_others(leg.member.interface)
+        self._transfer_target(caller, exten, redirected=True)
+
+    def _transfer_target(self, caller: Caller, exten: str, *, redirected: bool) -> None:
+        """The lab's [transfer] desk: answers, reports TransferTarget, talks 6 s, hangs up."""
+        two = caller.two
+        two.context, two.exten = "transfer", exten
+        self._exten(two, "UserEvent", f"TransferTarget,TargetExten: {exten},CallerNum: {two.cid_num}", 3)
+        self._user_event(two, "TransferTarget", ("TargetExten", exten), ("CallerNum", two.cid_num))
+
+        def done() -> None:
+            if redirected:
+                self._complete(caller, "caller")
+            self._end_call(caller, h_extension=False)
+
+        self.at(TRANSFER_DESK_S, done)
 
     def _dispatch_others(self, interface: str) -> None:
         for queue in self.queues.values():
