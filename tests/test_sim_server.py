@@ -24,15 +24,8 @@ import pytest
 
 from callcenter.ami.client import ActionFailed, AmiClient, AuthenticationFailed, ServerAddress
 from callcenter.ami.codec import Anomaly, Banner, Frame, Message
-from callcenter.simulator.server import (
-    ALL,
-    NONE,
-    ActionFields,
-    ActionReader,
-    AmiServer,
-    ServerOptions,
-    parse_event_mask,
-)
+from callcenter.simulator.manager import ALL, NONE, ActionFields, ActionReader, parse_event_mask
+from callcenter.simulator.server import AmiServer, ServerOptions
 from callcenter.simulator.wire import ActionReply, AmiEvent
 from tests.sim_fakes import T0, ScriptedPbx
 

@@ -27,6 +27,8 @@ from callcenter.simulator.wire import ActionReply, AmiEvent, Headers
 
 AGENT, CALL, DIALPLAN, USER, SYSTEM = "agent,all", "call,all", "dialplan,all", "user,all", "system,all"
 NOT_INUSE, INUSE = 1, 2
+IN_USE = float("inf")  # busy-until of a member whose phone rings or talks
+RECHECK_S = 1.0  # app_queue's RECHECK: a waiting caller looks at the queue once a second
 TRANSFER_DESK_S = 6.0  # the lab's transfer target talks this long
 PHONE_OVERHEAD_S = 0.012  # join → AgentConnect was 1.014 s with a 1 s answer delay (a_answered_agent_hangup)
 
@@ -53,6 +55,7 @@ class Leg:
     outgoing: Channel  # the DestChannel of AgentCalled/AgentConnect
     phone: Channel | None  # the ;2 half of a Local member (None for a plain device)
     started: float
+    pos: int  # the member's place in the queue's member list when rung (round-robin)
     timers: list[int] = field(default_factory=list)
 
 
@@ -248,7 +251,7 @@ class Pbx:
     # -- members ----------------------------------------------------------------------------------
 
     def _member_block(self, m: Member) -> Headers:
-        status = INUSE if self.busy.get(m.interface, 0.0) == float("inf") else NOT_INUSE
+        status = INUSE if self.busy.get(m.interface, 0.0) == IN_USE else NOT_INUSE
         return (
             ("Queue", m.queue), ("MemberName", m.name), ("Interface", m.interface),
             ("StateInterface", m.interface), ("Membership", "dynamic"), ("Penalty", str(m.penalty)),
@@ -263,7 +266,7 @@ class Pbx:
 
     def _device(self, interface: str, in_use: bool) -> None:
         if in_use:
-            self.busy[interface] = float("inf")
+            self.busy[interface] = IN_USE
         for m in self.memberships(interface):
             self.emit("QueueMemberStatus", AGENT, self._member_block(m))
 
@@ -271,11 +274,9 @@ class Pbx:
         self.emit(name, AGENT, self._member_block(member))
 
     def members_changed(self) -> None:
-        """A member came, went or (un)paused: offer waiting callers; leave-empty is checked on the
-        callers' next wait-loop tick (j_leavewhenempty: half a second after the logout)."""
-        for queue in self.queues.values():
-            self._dispatch(queue)
-        self.at(0.5, self._check_empty)
+        """A member came, went or (un)paused. Nothing happens at once: each waiting caller
+        notices at its next once-a-second check (j_leavewhenempty: the exit comes on the
+        caller's tick, half a second after the logout)."""
 
     def uid_of(self, channel: str) -> str | None:
         return next((c.uid for c in self.live.values() if c.name == channel), None)
@@ -455,7 +456,7 @@ class Pbx:
             self.at(entry.expire - self.now, lambda: self._expire(entry))
         if caller.patience_s is not None:
             self.at(caller.patience_s, lambda: self._give_up(entry))
-        self._dispatch(queue)
+        self._turn(entry)
 
     def _caller_hangs_up(self, caller: Caller) -> None:
         self.hang_up(caller.one.uid)
@@ -549,25 +550,55 @@ class Pbx:
             return [self.rng.choice(best)]
         return best[:1]  # linear: in the order they were added
 
-    def _dispatch(self, queue: QueueSpec) -> None:
-        """Offer waiting callers, in order, to the free members (autofill: several at once)."""
-        waiting = [e for e in self.waiting[queue.name] if not e.legs and e.retry_at <= self.now]
-        if not waiting:
-            return
-        free = [(i, m) for i, m in enumerate(self.members[queue.name].values())
-                if not m.paused and self._free(m.interface)]  # fmt: skip
-        for entry in waiting:
-            if not free:
-                return
-            chosen = self._pick(queue, free)
-            for _, member in chosen:
-                self._ring(entry, member)
-            if queue.strategy in ("rrmemory", "rrordered"):
-                self.rr_next[queue.name] = (chosen[-1][0] + 1) % len(self.members[queue.name])
-            rung = {m.interface for _, m in chosen}
-            free = [(i, m) for i, m in free if m.interface not in rung]
+    def _turn(self, entry: Entry) -> None:
+        """One pass of app_queue's wait loop for this caller (wait_our_turn / try_calling).
 
-    def _ring(self, entry: Entry, member: Member) -> None:
+        Is it our turn (autofill: fewer callers ahead, not already ringing, than members
+        available)? Then ring the strategy's pick, or wait ``retry`` if nobody can be rung (a
+        member in wrap-up counts as available but cannot be rung). Not our turn: leave if the
+        queue became empty (leavewhenempty), else look again in a second (RECHECK)."""
+        if entry.caller.entry is not entry or entry.legs:
+            return
+        queue = entry.queue
+        if self.now < entry.retry_at:
+            self.at(entry.retry_at - self.now, lambda: self._turn(entry))
+            return
+        if self._our_turn(entry):
+            members = self.members[queue.name].values()
+            free = [(i, m) for i, m in enumerate(members) if not m.paused and self._free(m.interface)]
+            if free:
+                for pos, member in self._pick(queue, free):
+                    self._ring(entry, member, pos)
+                return
+            self.at(queue.retry_s, lambda: self._turn(entry))
+            return
+        if queue.leavewhenempty and self._empty(queue, queue.leavewhenempty):
+            self._exit(entry, "EXITEMPTY", "LEAVEEMPTY")
+            return
+        self.at(RECHECK_S, lambda: self._turn(entry))
+
+    def _our_turn(self, entry: Entry) -> bool:
+        queue = entry.queue
+        available = sum(
+            1 for m in self.members[queue.name].values()
+            if not m.paused and self.busy.get(m.interface, 0.0) != IN_USE
+        )  # fmt: skip
+        if queue.strategy == "ringall":
+            available = min(available, 1)
+        ahead = 0
+        for other in self.waiting[queue.name]:
+            if other is entry:
+                break
+            ahead += not other.legs
+        return ahead < available
+
+    def _ring_ended(self, entry: Entry, leg: Leg) -> None:
+        """store_next_rr(): round-robin moves past the member rung, once the ring is over."""
+        if entry.queue.strategy in ("rrmemory", "rrordered"):
+            count = len(self.members[entry.queue.name]) or 1
+            self.rr_next[entry.queue.name] = (leg.pos + 1) % count
+
+    def _ring(self, entry: Entry, member: Member, pos: int) -> None:
         two = entry.caller.two
         if member.interface.startswith("Local/"):
             exten, _, rest = member.interface[6:].partition("@")
@@ -576,7 +607,7 @@ class Pbx:
         else:
             outgoing, phone = self.channels.device(member.interface, self.now, two.linked_id), None
         outgoing.application, outgoing.app_data = "AppQueue", "(Outgoing Line)"
-        leg = Leg(member, outgoing, phone, self.now)
+        leg = Leg(member, outgoing, phone, self.now, pos)
         entry.legs[member.interface] = leg
         for chan in (outgoing, phone):
             if chan is not None:
@@ -644,12 +675,12 @@ class Pbx:
         self._drop_leg(entry, leg, "NOANSWER")
         if entry.legs:
             return
+        self._ring_ended(entry, leg)
         if entry.expire is not None and self.now >= entry.expire:
             self._expire(entry)
             return
         entry.retry_at = self.now + entry.queue.retry_s
-        self.at(entry.queue.retry_s, lambda: self._dispatch(entry.queue))
-        self._dispatch_others(leg.member.interface)
+        self.at(entry.queue.retry_s, lambda: self._turn(entry))
 
     def _leave(self, entry: Entry) -> int:
         """Take the caller off the waiting list; returns its position then."""
@@ -676,6 +707,7 @@ class Pbx:
         for ident in leg.timers:
             self._cancel(ident)
         entry.legs.clear()
+        self._ring_ended(entry, leg)
         if leg.phone is not None:
             self._state(leg.phone, 6)
         self._state(leg.outgoing, 6)
@@ -760,9 +792,6 @@ class Pbx:
         # app_queue compares whole seconds: free again once time(NULL) - wrapuptime >= lastcall.
         self.busy[member.interface] = int(self.now) + queue.wrapup_s
         self._device(member.interface, False)
-        if queue.wrapup_s:
-            self.at(self.busy[member.interface] - self.now, lambda: self._dispatch_others(member.interface))
-        self._dispatch_others(member.interface)
         if reason == "agent":
             self._after_queue(caller, queue.name, "CONTINUE")
 
@@ -795,7 +824,6 @@ class Pbx:
                 self._hangup(chan, request="HangupRequest")
         self.busy.pop(leg.member.interface, None)
         self._device(leg.member.interface, False)
-        self._dispatch_others(leg.member.interface)
         self._transfer_target(caller, exten, redirected=True)
 
     def _transfer_target(self, caller: Caller, exten: str, *, redirected: bool) -> None:
@@ -811,11 +839,6 @@ class Pbx:
             self._end_call(caller, h_extension=False)
 
         self.at(TRANSFER_DESK_S, done)
-
-    def _dispatch_others(self, interface: str) -> None:
-        for queue in self.queues.values():
-            if interface in self.members[queue.name] or not self.members[queue.name]:
-                self._dispatch(queue)
 
     def _exit(self, entry: Entry, verb: str, status: str | None) -> None:
         """record_abandoned(): QueueCallerAbandon, the queue_log verb, then the waiting list."""
@@ -866,12 +889,6 @@ class Pbx:
     def _expire(self, entry: Entry) -> None:
         if entry.caller.entry is entry and entry in self.waiting[entry.queue.name]:
             self._exit(entry, "EXITWITHTIMEOUT", "TIMEOUT")
-
-    def _check_empty(self) -> None:
-        for queue in self.queues.values():
-            if self.waiting[queue.name] and self._empty(queue, queue.leavewhenempty):
-                for entry in list(self.waiting[queue.name]):
-                    self._exit(entry, "EXITEMPTY", "LEAVEEMPTY")
 
     def hang_up(self, uid: str, cause: int = 16) -> bool:
         """The caller hangs up (AMI Hangup of either leg): abandon, end of talk, or just gone."""
