@@ -194,6 +194,16 @@ def _blind_transfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionRep
     return ok("Transfer succeeded")
 
 
+def _atxfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    talk = pbx.talk_on(f.get("Channel", ""))
+    if talk is None or talk.caller.two.name == f.get("Channel"):
+        return error("No such channel")
+    if not f.get("Exten"):
+        return error("No extension specified")
+    pbx.attended_transfer(talk, f["Exten"])
+    return ok("Atxfer successfully queued")
+
+
 def _redirect(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     talk = pbx.talk_on(f.get("Channel", ""))
     if talk is None or talk.caller.two.name != f.get("Channel"):
@@ -207,6 +217,7 @@ def _redirect(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
 ACTIONS: dict[str, Handler] = {
     "blindtransfer": _blind_transfer,
     "redirect": _redirect,
+    "atxfer": _atxfer,
     "queueadd": _queue_add,
     "queueremove": _queue_remove,
     "queuepause": _queue_pause,

@@ -20,8 +20,9 @@ from typing import Any
 from callcenter.simulator.pbx import Pbx
 from callcenter.simulator.wire import AmiEvent
 
-# The lab driver's transfers; its attended transfer (Atxfer + DTMF) is not simulated.
-TRANSFER_ACTIONS = {"blind": "BlindTransfer", "redirect": "Redirect"}
+# The lab driver's transfers; for Atxfer it hung the agent's channel up 2.5 s later.
+TRANSFER_ACTIONS = {"blind": "BlindTransfer", "redirect": "Redirect", "atxfer": "Atxfer"}
+ATXFER_HANGUP_S = 2.5
 
 
 @dataclass(slots=True)
@@ -105,9 +106,12 @@ def rehearse(expected: dict[str, Any], pbx: Pbx | None = None, *, tail_s: float 
                 transfer = call.get("transfer")
                 if transfer and transfer[0] in TRANSFER_ACTIONS:
                     kind, delay, exten = transfer
-                    channel = h["DestChannel"] if kind == "blind" else h["Channel"]
+                    channel = h["Channel"] if kind == "redirect" else h["DestChannel"]
                     fields = {"Channel": channel, "Context": "transfer", "Exten": str(exten)}
                     at(e.at + float(delay), partial(act, TRANSFER_ACTIONS[kind], fields))
+                    if kind == "atxfer":  # the agent hangs up to complete it
+                        hangup = {"Channel": channel, "Cause": "16"}
+                        at(e.at + float(delay) + ATXFER_HANGUP_S, partial(act, "Hangup", hangup))
 
     end = t0 + float(expected.get("scenario_end_t_s") or 0) + tail_s
     while True:

@@ -30,6 +30,7 @@ NOT_INUSE, INUSE = 1, 2
 IN_USE = float("inf")  # busy-until of a member whose phone rings or talks
 RECHECK_S = 1.0  # app_queue's RECHECK: a waiting caller looks at the queue once a second
 TRANSFER_DESK_S = 6.0  # the lab's transfer target talks this long
+ATXFER_DIAL_S = 0.45  # Atxfer → the target's channels (the feature plays pbx-transfer first)
 PHONE_OVERHEAD_S = 0.012  # join → AgentConnect was 1.014 s with a 1 s answer delay (a_answered_agent_hangup)
 
 
@@ -70,6 +71,7 @@ class Caller:
     queue_status: str = ""
     member_name: str = ""
     gone: bool = False
+    transferred_to: tuple[Channel, Channel] | None = None
     patience_s: float | None = None  # hangs up after waiting this long in a queue
     hangup_after_connect_s: float | None = None  # hangs up this long into the conversation
 
@@ -94,6 +96,7 @@ class Talk:
     connected: float
     opos: int
     bridge: str
+    consult: tuple[Channel, Channel] | None = None  # an attended transfer's call to its target
 
 
 class Pbx:
@@ -458,6 +461,13 @@ class Pbx:
             self.at(caller.patience_s, lambda: self._give_up(entry))
         self._turn(entry)
 
+    def _talk_over(self, caller: Caller) -> None:
+        """The agent's phone hangs up after the talk time (unless a transfer is under way)."""
+        talk = caller.talking
+        if talk is not None and talk.consult is None:
+            self._complete(caller, "agent")
+            self._after_queue(caller, talk.queue.name, "CONTINUE")
+
     def _caller_hangs_up(self, caller: Caller) -> None:
         self.hang_up(caller.one.uid)
 
@@ -742,13 +752,13 @@ class Pbx:
         caller.member_name = leg.member.name
         caller.talking = Talk(caller, queue, leg, hold, self.now, entry.opos, bridge)
         talk = float(caller.variables.get("TALK") or self.spec.dialplan.default_talk_s)
-        self.at(talk, lambda: self._complete(caller, "agent"))
+        self.at(talk, lambda: self._talk_over(caller))
         if caller.hangup_after_connect_s is not None and caller.hangup_after_connect_s < talk:
             self.at(caller.hangup_after_connect_s, lambda: self._caller_hangs_up(caller))
 
-    def _complete(self, caller: Caller, reason: str, transfer: tuple[str, str] | None = None) -> None:
-        """The conversation ended: agent or caller hung up, or the agent blind-transferred the
-        caller to (exten, context)."""
+    def _complete(self, caller: Caller, reason: str, transfer: tuple[str, str, str] | None = None) -> None:
+        """The conversation ended: agent or caller hung up, or the agent transferred the caller
+        (``transfer``: the queue_log verb and its first two fields)."""
         talk = caller.talking
         if talk is None:
             return
@@ -771,9 +781,7 @@ class Pbx:
             ("Reason", reason),
         )
         if transfer is not None:
-            self.queue_log(
-                two.uid, queue.name, member.name, "BLINDTRANSFER", *transfer, talk.hold, talked, talk.opos
-            )
+            self.queue_log(two.uid, queue.name, member.name, *transfer, talk.hold, talked, talk.opos)
         else:
             verb = "COMPLETEAGENT" if reason == "agent" else "COMPLETECALLER"
             self.queue_log(two.uid, queue.name, member.name, verb, talk.hold, talked, talk.opos)
@@ -792,8 +800,6 @@ class Pbx:
         # app_queue compares whole seconds: free again once time(NULL) - wrapuptime >= lastcall.
         self.busy[member.interface] = int(self.now) + queue.wrapup_s
         self._device(member.interface, False)
-        if reason == "agent":
-            self._after_queue(caller, queue.name, "CONTINUE")
 
     def talk_on(self, channel: str) -> Talk | None:
         """The conversation a channel (the caller's, or either agent leg) takes part in."""
@@ -811,7 +817,7 @@ class Pbx:
         parties = (*leg.outgoing.snapshot("Transferer"), *caller.two.snapshot("Transferee"))
         self.emit("BlindTransfer", CALL, ("Result", "Success"), parties, bridge, ("Context", context),
                   ("Extension", exten))  # fmt: skip
-        self._complete(caller, "transfer", (exten, context))
+        self._complete(caller, "transfer", ("BLINDTRANSFER", exten, context))
         self._transfer_target(caller, exten, redirected=False)
 
     def redirect(self, talk: Talk, exten: str) -> None:
@@ -825,6 +831,58 @@ class Pbx:
         self.busy.pop(leg.member.interface, None)
         self._device(leg.member.interface, False)
         self._transfer_target(caller, exten, redirected=True)
+
+    def attended_transfer(self, talk: Talk, exten: str) -> None:
+        """AMI Atxfer: the agent puts the caller on hold and calls the target; hanging up then
+        completes the transfer (m_transfer: the target is up 0.45 s later)."""
+        self.emit("Hold", CALL, talk.leg.outgoing.snapshot())
+
+        def dial() -> None:
+            if talk.caller.talking is not talk:
+                return
+            one, two = self.channels.local_pair(exten, "transfer", self.now, talk.caller.two.linked_id)
+            for chan in (one, two):
+                # The agent's channel dials the target with the caller's id (connected line).
+                chan.cid_num, chan.cid_name = talk.caller.two.cid_num, talk.caller.two.cid_name
+                self.live[chan.uid] = chan
+                self.emit("Newchannel", CALL, chan.snapshot())
+            talk.consult = (one, two)
+            self.at(
+                self.spec.dialplan.answer_s,
+                lambda: self._user_event(
+                    two, "TransferTarget", ("TargetExten", exten), ("CallerNum", talk.caller.two.cid_num)
+                ),
+            )
+            self.at(self.spec.dialplan.answer_s + TRANSFER_DESK_S, lambda: self._target_hangs_up(talk))
+
+        self.at(ATXFER_DIAL_S, dial)
+
+    def _agent_hangs_up(self, talk: Talk) -> None:
+        """The agent's channel is hung up: the end of the call, or of an attended transfer."""
+        caller = talk.caller
+        if talk.consult is None:
+            self._complete(caller, "agent")
+            self._after_queue(caller, talk.queue.name, "CONTINUE")
+            return
+        target = talk.consult[0]
+        agent = talk.leg.outgoing
+        parties = (*agent.snapshot("OrigTransferer"), *agent.snapshot("SecondTransferer"),
+                   *caller.two.snapshot("Transferee"), *target.snapshot("TransferTarget"))  # fmt: skip
+        self.emit("AttendedTransfer", CALL, ("Result", "Success"), parties, ("IsExternal", "No"),
+                  ("DestType", "Bridge"), ("DestBridgeUniqueid", talk.bridge))  # fmt: skip
+        self._complete(caller, "transfer", ("ATTENDEDTRANSFER", "BRIDGE", talk.bridge))
+        caller.transferred_to = talk.consult
+
+    def _target_hangs_up(self, talk: Talk) -> None:
+        """The transfer target ends the call: the caller's Queue() returns CONTINUE ('c')."""
+        caller = talk.caller
+        if talk.consult is None or caller.gone:
+            return
+        for chan in talk.consult:
+            self._hangup(chan, request="SoftHangupRequest" if chan is talk.consult[1] else None)
+        if caller.talking is talk:  # the agent never completed the transfer
+            return
+        self._after_queue(caller, talk.queue.name, "CONTINUE")
 
     def _transfer_target(self, caller: Caller, exten: str, *, redirected: bool) -> None:
         """The lab's [transfer] desk: answers, reports TransferTarget, talks 6 s, hangs up."""
@@ -890,10 +948,26 @@ class Pbx:
         if entry.caller.entry is entry and entry in self.waiting[entry.queue.name]:
             self._exit(entry, "EXITWITHTIMEOUT", "TIMEOUT")
 
+    def _talk_of_agent_leg(self, uid: str) -> Talk | None:
+        for caller in self.callers.values():
+            talk = caller.talking
+            if talk is not None and uid in (
+                talk.leg.outgoing.uid,
+                talk.leg.phone.uid if talk.leg.phone else "",
+            ):
+                return talk
+        return None
+
     def hang_up(self, uid: str, cause: int = 16) -> bool:
-        """The caller hangs up (AMI Hangup of either leg): abandon, end of talk, or just gone."""
+        """AMI Hangup: a caller's leg (abandon, end of talk, or just gone) or an agent's."""
         caller = self.callers.get(uid)
-        if caller is None or caller.gone:
+        if caller is None:
+            talk = self._talk_of_agent_leg(uid)
+            if talk is None:
+                return False
+            self._agent_hangs_up(talk)
+            return True
+        if caller.gone:
             return False
         two = caller.two
         self.emit("HangupRequest", CALL, two.snapshot(), ("Cause", str(cause)))
