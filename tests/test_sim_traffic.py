@@ -79,3 +79,29 @@ def test_bad_scenario_names_every_key(tmp_path: Path) -> None:
     assert "traffic.calls_per_hour: expected a number or 24 numbers" in problems
     assert "traffic.csat_share: expected a share between 0 and 1, got 3" in problems
     assert "agents[0].queues.sales: no such queue" in problems
+
+
+def test_shifts_log_agents_in_and_out(tmp_path: Path) -> None:
+    spec, traffic = load_scenario(ROOT / "config" / "simulator.example.yaml")
+    pbx = Pbx(spec, boot=1_800_000_000.0, seed=3)
+    Traffic(pbx, traffic, seed=3).start()
+    events = pbx.advance(pbx.now + 3600)
+    bruno = [
+        (e.name, round(e.at - 1_800_000_000.0))
+        for e in events
+        if e.name in ("QueueMemberAdded", "QueueMemberRemoved") and dict(e.headers)["MemberName"] == "Bruno"
+    ]
+    assert bruno == [("QueueMemberAdded", 0), ("QueueMemberRemoved", 1800), ("QueueMemberAdded", 2700)]
+    log = [line for line in pbx.take_queue_log() if "PJSIP/1002" in line]
+    assert [line.split("|")[4] for line in log] == ["ADDMEMBER", "REMOVEMEMBER", "ADDMEMBER"]
+
+
+def test_bad_shifts_are_reported(tmp_path: Path) -> None:
+    bad = tmp_path / "sim.yaml"
+    bad.write_text(
+        "agents:\n  - name: Ana\n    interface: PJSIP/1\n    queues: {support: 0}\n    shifts: [[10, 5]]\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_scenario(bad)
+    assert err.value.problems == ("agents[0].shifts: expected a list of [log in s, log out s or null] pairs, "
+                                  "got [[10, 5]]",)  # fmt: skip

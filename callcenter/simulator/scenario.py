@@ -100,7 +100,8 @@ def _agents(r: _Reader, raw: object, queues: set[str]) -> tuple[AgentPlan, ...]:
     if not isinstance(raw, list):
         r.problems.append(f"agents: expected a list of agents, got {raw!r}")
         return ()
-    allowed = {"name", "interface", "queues", "answer_delay_s", "noanswer_share", "pause_every_s", "pause_s"}
+    allowed = {"name", "interface", "queues", "answer_delay_s", "noanswer_share", "pause_every_s", "pause_s",
+               "shifts"}  # fmt: skip
     plans = []
     for i, item in enumerate(raw):
         path = f"agents[{i}]"
@@ -129,9 +130,28 @@ def _agents(r: _Reader, raw: object, queues: set[str]) -> tuple[AgentPlan, ...]:
                 tuple((q, int(p)) for q, p in member_of.items()),
                 r.number(d, "pause_every_s", path, 1800.0),
                 r.number(d, "pause_s", path, 300.0),
+                _shifts(r, d.get("shifts"), f"{path}.shifts"),
             )
         )
     return tuple(plans)
+
+
+def _shifts(r: _Reader, raw: object, path: str) -> tuple[tuple[float, float | None], ...]:
+    """[[log in, log out], ...] in seconds from the start; log out may be null (until the end)."""
+    if raw is None:
+        return ((0.0, None),)
+    shifts: list[tuple[float, float | None]] = []
+    ok = isinstance(raw, list) and bool(raw)
+    for item in raw if isinstance(raw, list) else []:
+        pair = isinstance(item, list) and len(item) == 2 and isinstance(item[0], int | float)
+        if not pair or not (item[1] is None or (isinstance(item[1], int | float) and item[1] > item[0])):
+            ok = False
+            break
+        shifts.append((float(item[0]), None if item[1] is None else float(item[1])))
+    if not ok:
+        r.problems.append(f"{path}: expected a list of [log in s, log out s or null] pairs, got {raw!r}")
+        return ((0.0, None),)
+    return tuple(shifts)
 
 
 def load_scenario(path: str | Path | None) -> tuple[CallCenterSpec, TrafficSpec]:

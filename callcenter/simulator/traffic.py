@@ -24,6 +24,7 @@ class AgentPlan:
     queues: tuple[tuple[str, int], ...]  # (queue, penalty)
     pause_every_s: float = 1800.0  # mean time between pauses (exponential); 0: never
     pause_s: float = 300.0  # mean pause length
+    shifts: tuple[tuple[float, float | None], ...] = ((0.0, None),)  # (log in, log out) in s from start
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,8 @@ class Traffic:
         self.rng = random.Random(seed)
         self.calls = 0
         self.arriving = True
+        self.started_at: float | None = None
+        self._scheduled = False  # shift changes are scheduled once, not again after a restart
         for plan in spec.agents:
             pbx.agents[plan.spec.interface] = plan.spec
 
@@ -71,12 +74,30 @@ class Traffic:
         self._next_arrival()
 
     def log_in(self) -> None:
-        """Every agent logs in to their queues (again, after a PBX restart)."""
+        """Agents log in and out by their shifts (those on shift log in again after a restart)."""
+        started = self.started_at if self.started_at is not None else self.pbx.now
+        self.started_at = started
         for plan in self.spec.agents:
-            for queue, penalty in plan.queues:
-                fields = {"Queue": queue, "Interface": plan.spec.interface, "MemberName": plan.spec.name,
-                          "Penalty": str(penalty)}  # fmt: skip
-                self.pbx.action("QueueAdd", fields, "", self.pbx.now)
+            for begin, end in plan.shifts:
+                if begin <= self.pbx.now - started and (end is None or self.pbx.now - started < end):
+                    self._queue_add(plan)
+                elif begin > self.pbx.now - started and not self._scheduled:
+                    self.pbx.at(started + begin - self.pbx.now, partial(self._queue_add, plan))
+                if end is not None and end > self.pbx.now - started and not self._scheduled:
+                    self.pbx.at(started + end - self.pbx.now, partial(self._queue_remove, plan))
+        self._scheduled = True
+
+    def _queue_add(self, plan: AgentPlan) -> None:
+        for queue, penalty in plan.queues:
+            fields = {"Queue": queue, "Interface": plan.spec.interface, "MemberName": plan.spec.name,
+                      "Penalty": str(penalty)}  # fmt: skip
+            self.pbx.action("QueueAdd", fields, "", self.pbx.now)
+
+    def _queue_remove(self, plan: AgentPlan) -> None:
+        for queue, _ in plan.queues:
+            self.pbx.action(
+                "QueueRemove", {"Queue": queue, "Interface": plan.spec.interface}, "", self.pbx.now
+            )
 
     def rate_per_s(self, now: float) -> float:
         rates = self.spec.calls_per_hour
