@@ -347,3 +347,16 @@ def test_queue_views_waiting_longest_and_agents_by_state() -> None:
     assert [(c.call_id, c.wait_s) for c in view.waiting] == [("a", 30.0), ("b", 15.0)]
     assert view.longest_wait_s == 30.0
     assert view.agents == {AgentState.RINGING: 1, AgentState.PAUSED: 1}
+
+
+def test_agent_dump_keeps_the_caller_queued() -> None:
+    t = Tracker()
+    run(
+        t,
+        member(0, "added"),
+        join(0),
+        ev.AgentRang(1, "c1", "support", "Ana", ANA),
+        ev.CallDumpedByAgent(2, "c1", "support", "Ana"),
+    )
+    assert t.agent_state(ANA) == (AgentState.AVAILABLE, "")
+    assert "c1" in t.stints and t.anomalies == 0

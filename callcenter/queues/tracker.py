@@ -298,7 +298,11 @@ class Tracker:
         self._agent_changed(agent, e.at, out)
 
     def _dumped(self, e: ev.CallDumpedByAgent, out: list[ch.Change]) -> None:
-        self._anomaly(e.at, f"agent {e.member} dumped call {e.call_id} before the bridge", out)
+        """AGENTDUMP: the member hung up during the member announcement; the caller stays queued."""
+        for agent in self.agents.values():
+            if agent.name == e.member and e.call_id in agent.ringing:
+                agent.ringing.discard(e.call_id)
+                self._agent_changed(agent, e.at, out)
 
     def _transferred(self, e: ev.CallTransferred, out: list[ch.Change]) -> None:
         stint = self.stints.get(e.call_id)
@@ -370,9 +374,6 @@ class Tracker:
         queue = e.queue or (self.last_queue.get(e.call_id) if e.call_id else None)
         if queue is not None and e.servicelevel_s > 0:
             self._queue(queue).servicelevel_s = e.servicelevel_s
-
-    def _survey(self, e: ev.SurveyAnswered, out: list[ch.Change]) -> None:
-        """Surveys belong to the store of completed calls (a later issue); the tracker has no use."""
 
     # -- links and snapshots -------------------------------------------------------------------
 
@@ -467,7 +468,6 @@ _HANDLERS: dict[type[Any], _Handler] = {
     ev.CallTransferred: Tracker._transferred,
     ev.MemberReported: Tracker._member,
     ev.QueueServiceLevelSeen: Tracker._service_level,
-    ev.SurveyAnswered: Tracker._survey,
     ev.LinkStarted: Tracker._link_started,
     ev.QueueListed: Tracker._queue_listed,
     ev.WaitingCallerListed: Tracker._waiting_listed,
