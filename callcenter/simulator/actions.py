@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from callcenter.simulator import status, transfers
 from callcenter.simulator.wire import ActionReply, AmiEvent
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def _hangup(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
 def _queue_status(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     return ActionReply(
         (("Response", "Success"), ("Message", "Queue status will follow")),
-        tuple(pbx.status_items(f.get("Queue", ""), f.get("Member", ""))),
+        tuple(status.status_items(pbx, f.get("Queue", ""), f.get("Member", ""))),
         "QueueStatusComplete",
     )
 
@@ -165,20 +166,20 @@ def _queue_status(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply
 def _queue_summary(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     return ActionReply(
         (("Response", "Success"), ("Message", "Queue summary will follow")),
-        tuple(pbx.summary_items(f.get("Queue", ""))),
+        tuple(status.summary_items(pbx, f.get("Queue", ""))),
         "QueueSummaryComplete",
     )
 
 
 def _core_show_channels(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
-    items = tuple(AmiEvent(pbx.now, "CoreShowChannel", "call,all", h) for h in pbx.channel_rows())
+    items = tuple(AmiEvent(pbx.now, "CoreShowChannel", "call,all", h) for h in status.channel_rows(pbx))
     return ActionReply(
         (("Response", "Success"), ("Message", "Channels will follow")), items, "CoreShowChannelsComplete"
     )
 
 
 def _status(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
-    items = tuple(AmiEvent(pbx.now, "Status", "call,all", h) for h in pbx.channel_rows())
+    items = tuple(AmiEvent(pbx.now, "Status", "call,all", h) for h in status.channel_rows(pbx))
     return ActionReply(
         (("Response", "Success"), ("Message", "Channel status will follow")), items, "StatusComplete"
     )
@@ -190,7 +191,7 @@ def _blind_transfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionRep
         return error("No such channel")
     if not f.get("Exten"):
         return error("No extension specified")
-    pbx.blind_transfer(talk, f.get("Context", "") or "transfer", f["Exten"])
+    transfers.blind_transfer(pbx, talk, f.get("Context", "") or "transfer", f["Exten"])
     return ok("Transfer succeeded")
 
 
@@ -200,7 +201,7 @@ def _atxfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
         return error("No such channel")
     if not f.get("Exten"):
         return error("No extension specified")
-    pbx.attended_transfer(talk, f["Exten"])
+    transfers.attended_transfer(pbx, talk, f["Exten"])
     return ok("Atxfer successfully queued")
 
 
@@ -210,7 +211,7 @@ def _redirect(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
         return error("Redirect failed: the simulator redirects a queue caller's channel during a call")
     if not f.get("Exten"):
         return error("Redirect failed, no extension specified")
-    pbx.redirect(talk, f["Exten"])
+    transfers.redirect(pbx, talk, f["Exten"])
     return ok("Redirect successful")
 
 
