@@ -360,3 +360,15 @@ def test_agent_dump_keeps_the_caller_queued() -> None:
     )
     assert t.agent_state(ANA) == (AgentState.AVAILABLE, "")
     assert "c1" in t.stints and t.anomalies == 0
+
+
+def test_abandon_of_a_caller_first_seen_at_its_abandon() -> None:
+    # After a gap the hangup request can come before anything else of the call (test_daemon_sim).
+    t = Tracker()
+    out = run(
+        t,
+        member(0, "added"),
+        ev.ChannelHangupRequested(10, "c7", "c7"),
+        ev.CallerExitedUnanswered(10, "c7", "support", 9.0, 1),
+    )
+    assert [(r.outcome, r.join_seen) for r in ended(out)] == [(Outcome.ABANDONED, False)]

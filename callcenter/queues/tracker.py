@@ -43,6 +43,10 @@ from callcenter.queues.model import (
 )
 from callcenter.queues.resync import Snapshot, reconcile
 
+# Channels whose hangup was seen are remembered this long (pruned when there are many).
+GOING_LIMIT = 10_000
+GOING_HORIZON_S = 300.0
+
 
 @dataclass(frozen=True, slots=True)
 class TrackerConfig:
@@ -74,6 +78,7 @@ class Tracker:
         self.queue_app: dict[str, str] = {}  # channel uid -> queue of the Queue() it just started
         self.refusal_echo: dict[str, tuple[str, str]] = {}  # uid -> (queue, status) counted once
         self.last_queue: dict[str, str] = {}  # call id -> queue of its last stint (QUEUESRVLEVEL)
+        self.going: dict[str, float] = {}  # uid -> when its hangup was requested or happened
         self.epoch = 0
         self.snapshot: Snapshot | None = None
         self.now = 0.0
@@ -151,7 +156,7 @@ class Tracker:
         stint = self._stint(e.call_id, e.queue, e.at, out)
         stint.wait_s = e.wait_s
         self._stop_waiting(stint, e.at, out)
-        if stint.caller_gone:
+        if stint.caller_gone or e.call_id in self.going:
             self._end(stint, Outcome.ABANDONED, e.at, out)
             return
         stint.phase = Phase.EXITING
@@ -221,8 +226,14 @@ class Tracker:
         stint = self.stints.get(e.uid)
         if stint is not None:
             self._left_queue_app(stint, e.at, out)
+        self.going.pop(e.uid, None)  # the channel is gone: nothing of it can follow
 
     def _caller_going(self, uid: str, at: float, out: list[ch.Change]) -> None:
+        # Remembered even for channels with no known stint: after a gap the abandon event may be
+        # the first we see of a caller, and its hangup request came just before it.
+        self.going[uid] = at
+        if len(self.going) > GOING_LIMIT:
+            self.going = {u: t for u, t in self.going.items() if t > at - GOING_HORIZON_S}
         stint = self.stints.get(uid)
         if stint is None:
             call_id = self.by_linked.get(uid)
