@@ -33,6 +33,7 @@ from callcenter.simulator.wire import ActionReply, Headers
 
 NOT_INUSE, INUSE = 1, 2
 IN_USE = float("inf")  # busy-until of a member whose phone rings or talks
+COMPLETE_EVENT_LAG_S = 0.006  # call end → AgentComplete on AMI (stasis)
 RECHECK_S = 1.0  # app_queue's RECHECK: a waiting caller looks at the queue once a second
 PHONE_OVERHEAD_S = 0.012  # join → AgentConnect was 1.014 s with a 1 s answer delay (a_answered_agent_hangup)
 
@@ -433,10 +434,8 @@ class Pbx(Switch):
 
     def _our_turn(self, entry: Entry) -> bool:
         queue = entry.queue
-        available = sum(
-            1 for m in self.members[queue.name].values()
-            if not m.paused and self.busy.get(m.interface, 0.0) != IN_USE
-        )  # fmt: skip
+        # is_member_available(): not in use, not paused, and wrap-up overrides the device state.
+        available = sum(1 for m in self.members[queue.name].values() if not m.paused and self.is_free(m.interface))
         if queue.strategy == "ringall":
             available = min(available, 1)
         ahead = 0
@@ -595,6 +594,10 @@ class Pbx(Switch):
         caller.member_name = leg.member.name
         caller.talking = Talk(caller, queue, leg, hold, self.now, entry.opos, bridge)
         talk = float(caller.variables.get("TALK") or self.spec.dialplan.default_talk_s)
+        if leg.phone is not None:
+            # The lab phone's Answer() returns half a second after the bridge, then Wait(TALK):
+            # TalkTime is TALK + 0.5 (a_answered_agent_hangup: TALK 5, TalkTime 6 from 5.5 s).
+            talk += self.spec.dialplan.answer_s
         self.at(talk, lambda: self._talk_over(caller))
         if caller.hangup_after_connect_s is not None and caller.hangup_after_connect_s < talk:
             self.at(caller.hangup_after_connect_s, lambda: self._caller_hangs_up(caller))
@@ -639,9 +642,11 @@ class Pbx(Switch):
         stats["completed"] += 1
         stats["insl"] += talk.hold <= queue.servicelevel_s
         member.calls += 1
-        member.last_call = int(self.now)
-        # app_queue compares whole seconds: free again once time(NULL) - wrapuptime >= lastcall.
-        self.busy[member.interface] = int(self.now) + queue.wrapup_s
+        # lastcall is the second the call ended, a few ms before AgentComplete is published
+        # (n_mixed_load: AgentComplete at 873.004, LastCall 872); app_queue compares whole
+        # seconds: free again once time(NULL) - wrapuptime >= lastcall.
+        member.last_call = int(self.now - COMPLETE_EVENT_LAG_S)
+        self.busy[member.interface] = member.last_call + queue.wrapup_s
         self.device(member.interface, False)
 
     def talk_on(self, channel: str) -> Talk | None:
