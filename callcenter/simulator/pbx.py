@@ -435,7 +435,9 @@ class Pbx(Switch):
     def _our_turn(self, entry: Entry) -> bool:
         queue = entry.queue
         # is_member_available(): not in use, not paused, and wrap-up overrides the device state.
-        available = sum(1 for m in self.members[queue.name].values() if not m.paused and self.is_free(m.interface))
+        available = sum(
+            1 for m in self.members[queue.name].values() if not m.paused and self.is_free(m.interface)
+        )
         if queue.strategy == "ringall":
             available = min(available, 1)
         ahead = 0
