@@ -425,6 +425,7 @@ class Pbx(Switch):
                 for pos, member in self._pick(queue, free):
                     self._ring(entry, member, pos)
                 return
+            self._nobody_rung(queue)
             self.at(queue.retry_s, lambda: self._turn(entry))
             return
         if queue.leavewhenempty and self._empty(queue, queue.leavewhenempty):
@@ -446,6 +447,14 @@ class Pbx(Switch):
                 break
             ahead += not other.legs
         return ahead < available
+
+    def _nobody_rung(self, queue: QueueSpec) -> None:
+        """store_next_rr() with every member tried and none rung: round-robin starts over if a
+        member sits past it, else moves one on."""
+        if queue.strategy in ("rrmemory", "rrordered"):
+            count = len(self.members[queue.name])
+            position = self.rr_next.get(queue.name, 0)
+            self.rr_next[queue.name] = 0 if count - 1 > position else position + 1
 
     def _ring_ended(self, entry: Entry, leg: Leg) -> None:
         """store_next_rr(): round-robin moves past the member rung, once the ring is over."""
