@@ -43,12 +43,21 @@ async def test_daemon_through_drops_restart_and_garbage(tmp_path: Path) -> None:
     async with server:
         settings = parse_settings({
             "ami": {"servers": [{"name": "pbx", "port": server.port, "username": "cc", "secret": "pw",
-                                 "reconnect_min_s": 0.05, "reconnect_max_s": 0.2}]},
+                                 "reconnect_min_s": 0.05, "reconnect_max_s": 0.2,
+                                 "ping_interval_s": 0.4, "ping_timeout_s": 0.3}]},
             "journal": {"path": str(tmp_path / "journal.sqlite3")},
         })  # fmt: skip
         daemon = Daemon(settings)
-        running = asyncio.create_task(daemon.run(), name="daemon")
         link = daemon.links[0]
+        downs: list[str] = []
+        link_down = link.link_down
+
+        async def record_down(server_name: str, reason: str, at: float) -> None:
+            downs.append(reason)
+            await link_down(server_name, reason, at)
+
+        link.link_down = record_down  # type: ignore[method-assign]
+        running = asyncio.create_task(daemon.run(), name="daemon")
         await link.client.wait_up(5)
         await _virtual(server, 300)
         assert server.drop() == 1  # the TCP link dies mid-stream
@@ -56,6 +65,11 @@ async def test_daemon_through_drops_restart_and_garbage(tmp_path: Path) -> None:
         await link.client.wait_up(5)
         assert server.inject(b"Event: AgentConnect\r\nQueue: support\r\n\r\nnot AMI at all\r\n\r\n") == 1
         await _virtual(server, 200)
+        server.stall(1.5)  # the stream stops (a stuck manager): the keep-alive must notice
+        await asyncio.sleep(1.6)
+        assert any("keep-alive" in reason for reason in downs)
+        await link.client.wait_up(5)
+        await _virtual(server, 100)
         await server.restart(downtime=0.2)  # Asterisk restarts: calls vanish, new Uniqueid epoch
         await _virtual(server, 20)
         await link.client.wait_up(5)
