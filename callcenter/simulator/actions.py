@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from callcenter.simulator import status, transfers
+from callcenter.simulator import dialplan, status, transfers
+from callcenter.simulator.calls import Member
 from callcenter.simulator.wire import ActionReply, AmiEvent
 
 if TYPE_CHECKING:
@@ -29,8 +30,6 @@ def error(message: str) -> ActionReply:
 
 
 def _queue_add(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
-    from callcenter.simulator.pbx import Member
-
     queue, interface = f.get("Queue", ""), f.get("Interface", "")
     if not queue or not interface:
         return error("'Queue' and 'Interface' not set.")
@@ -139,7 +138,7 @@ def _originate(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     caller_id = f.get("CallerID", "")
 
     def call() -> None:
-        pbx.originate(caller_id, variables, action_id)
+        dialplan.originate(pbx, caller_id, variables, action_id)
 
     pbx.at(0.0, call)
     return ok("Originate successfully queued")
@@ -151,7 +150,7 @@ def _hangup(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     if uid is None:
         return error("No such channel")
     cause = int(f.get("Cause") or 0)
-    pbx.hang_up(uid, cause)
+    dialplan.hang_up(pbx, uid, cause)
     return ok("Channel Hungup")
 
 

@@ -11,22 +11,24 @@ writes queue_log lines as Asterisk does. Channels follow the lab's shape: caller
 ``Local/600@support/n`` pairs, members ``Local/agentN@agents/n`` pairs or single SIP-like channels.
 Pure: no clock, no sockets; randomness comes from the caller's draws (the traffic module).
 
-Owns the call center itself: members, callers and the support dialplan, the queue engine and
-the entry point of AMI actions. Built on :class:`~callcenter.simulator.switch.Switch` (virtual
-time, channels, the event and queue_log output); transfers live in
-:mod:`callcenter.simulator.transfers`, the status views in :mod:`callcenter.simulator.status`.
-Must not import asyncio or anything that does IO, nor anything from ``callcenter.ami`` or the
-daemon.
+Owns the call center's queues: their members, the queue engine (app_queue's wait loop and
+strategies, ringing, answer, no answer, the exits and the end of a conversation), the agents'
+phones, and the entry points of AMI actions and of a restart. Built on
+:class:`~callcenter.simulator.switch.Switch` (virtual time, channels, the event and queue_log
+output); the caller's side (the support dialplan: Originate, IVR, the Queue() join, QueueResult,
+escalation, survey, AMI Hangup) lives in :mod:`callcenter.simulator.dialplan`, the records both
+keep in :mod:`callcenter.simulator.calls`, transfers in :mod:`callcenter.simulator.transfers`, the
+status views in :mod:`callcenter.simulator.status`. Must not import asyncio or anything that does
+IO, nor anything from ``callcenter.ami`` or the daemon.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
-from callcenter.simulator import transfers
-from callcenter.simulator.channels import Channel
+from callcenter.simulator import dialplan, transfers
+from callcenter.simulator.calls import Caller, Entry, Leg, Member, Talk
 from callcenter.simulator.model import AgentSpec, CallCenterSpec, QueueSpec
 from callcenter.simulator.switch import AGENT, CALL, Switch
 from callcenter.simulator.wire import ActionReply, Headers
@@ -36,71 +38,6 @@ IN_USE = float("inf")  # busy-until of a member whose phone rings or talks
 COMPLETE_EVENT_LAG_S = 0.006  # call end → AgentComplete on AMI (stasis)
 RECHECK_S = 1.0  # app_queue's RECHECK: a waiting caller looks at the queue once a second
 PHONE_OVERHEAD_S = 0.012  # join → AgentConnect was 1.014 s with a 1 s answer delay (a_answered_agent_hangup)
-
-
-@dataclass(slots=True)
-class Member:
-    queue: str
-    name: str
-    interface: str
-    penalty: int = 0
-    paused: bool = False
-    reason: str = ""
-    calls: int = 0
-    last_call: int = 0
-    last_pause: int = 0
-    login: int = 0
-
-
-@dataclass(slots=True)
-class Leg:
-    """The queue's call to one member's phone."""
-
-    member: Member
-    outgoing: Channel  # the DestChannel of AgentCalled/AgentConnect
-    phone: Channel | None  # the ;2 half of a Local member (None for a plain device)
-    started: float
-    pos: int  # the member's place in the queue's member list when rung (round-robin)
-    timers: list[int] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Caller:
-    one: Channel  # the caller's phone (;1)
-    two: Channel  # runs the dialplan, the queue caller (;2)
-    variables: dict[str, str]
-    action_id: str = ""
-    entry: Entry | None = None
-    talking: Talk | None = None
-    queue_status: str = ""
-    member_name: str = ""
-    gone: bool = False
-    transferred_to: tuple[Channel, Channel] | None = None
-    patience_s: float | None = None  # hangs up after waiting this long in a queue
-    hangup_after_connect_s: float | None = None  # hangs up this long into the conversation
-
-
-@dataclass(slots=True)
-class Entry:
-    caller: Caller
-    queue: QueueSpec
-    joined: float
-    opos: int
-    expire: float | None
-    legs: dict[str, Leg] = field(default_factory=dict)
-    retry_at: float = 0.0
-
-
-@dataclass(slots=True)
-class Talk:
-    caller: Caller
-    queue: QueueSpec
-    leg: Leg
-    hold: int
-    connected: float
-    opos: int
-    bridge: str
-    consult: tuple[Channel, Channel] | None = None  # an attended transfer's call to its target
 
 
 class Pbx(Switch):
@@ -195,195 +132,13 @@ class Pbx(Switch):
     def _usable(self, m: Member, conditions: frozenset[str]) -> bool:
         return not (m.paused and "paused" in conditions)
 
-    def _empty(self, queue: QueueSpec, conditions: frozenset[str]) -> bool:
+    def is_empty(self, queue: QueueSpec, conditions: frozenset[str]) -> bool:
+        """No member counts under these joinempty / leavewhenempty conditions."""
         return not any(self._usable(m, conditions) for m in self.members[queue.name].values())
 
     def is_free(self, interface: str) -> bool:
         """Neither ringing, talking nor in wrap-up."""
         return self.busy.get(interface, 0.0) <= self.now
-
-    # -- callers and the dialplan ------------------------------------------------------------------
-
-    def originate(
-        self,
-        caller_id: str,
-        variables: Mapping[str, str],
-        action_id: str = "",
-        *,
-        patience_s: float | None = None,
-        hangup_after_connect_s: float | None = None,
-    ) -> Caller:
-        """A call to the support number (AMI Originate of Local/<number>@<context>/n)."""
-        dp = self.spec.dialplan
-        one, two = self.channels.local_pair(dp.number, dp.context, self.now)
-        name, _, num = caller_id.rpartition("<")
-        num, name = num.rstrip(">").strip(), name.strip().strip('"')
-        caller = Caller(
-            one,
-            two,
-            dict(variables),
-            action_id,
-            patience_s=patience_s,
-            hangup_after_connect_s=hangup_after_connect_s,
-        )
-        self.callers[one.uid] = self.callers[two.uid] = caller
-        for chan in (one, two):
-            self.add_channel(chan)
-        for chan in (one, two):
-            chan.cid_num = chan.conn_num = num
-            chan.cid_name = chan.conn_name = name
-            self.emit(
-                "NewCallerid",
-                CALL,
-                chan.snapshot(),
-                ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"),
-            )
-        self.exten(two, "NoOp", f'support line from "{name}" <{num}>')
-        self.exten(two, "Answer", "", 2)
-        self.state(two, 6)
-        self.state(one, 6)
-        if action_id:
-            self.emit(
-                "OriginateResponse",
-                CALL,
-                ("Response", "Success"),
-                ("Channel", one.name),
-                ("Application", "Wait"),
-                ("Data", "600"),
-                ("Reason", "4"),
-                ("Uniqueid", one.uid),
-                ("CallerIDNum", num or "<unknown>"),
-                ("CallerIDName", name or "<unknown>"),
-                action_id=action_id,
-            )
-        self.at(dp.answer_s, lambda: self._ivr(caller, variables))
-        return caller
-
-    def _ivr(self, caller: Caller, variables: Mapping[str, str]) -> None:
-        if caller.gone:
-            return
-        dp, two, num = self.spec.dialplan, caller.two, caller.two.cid_num
-        choice = variables.get("IVR_CHOICE") or "1"
-        self.exten(
-            two, "UserEvent", f"IVRChoice,Queue: {dp.first_queue},Choice: {choice},CallerNum: {num}", 3
-        )
-        self.user_event(two, "IVRChoice", ("Queue", dp.first_queue), ("Choice", choice), ("CallerNum", num))
-        self.exten(two, "Wait", str(int(dp.ivr_s)), 4)
-        timeout = variables.get("QUEUE_TIMEOUT", "")
-        self.at(dp.ivr_s, lambda: self._queue_app(caller, dp.first_queue, timeout, 5))
-
-    def _queue_app(self, caller: Caller, name: str, timeout: str, priority: int) -> None:
-        if caller.gone:
-            return
-        two = caller.two
-        queue = self.queues.get(name)
-        self.exten(two, "Queue", f"{name},tcr,,,{timeout}", priority)
-        if queue is None:
-            self.after_queue(caller, name, "UNKNOWN")
-            return
-        count = len(self.waiting[name])
-        refused = "FULL" if queue.maxlen and count >= queue.maxlen else None
-        if refused is None and self._empty(queue, queue.joinempty):
-            refused = "JOINEMPTY"
-        if refused is not None:
-            self.after_queue(caller, name, refused)
-            return
-        entry = Entry(caller, queue, self.now, count + 1, self.now + float(timeout) if timeout else None)
-        self.waiting[name].append(entry)
-        caller.entry = entry
-        self.emit(
-            "QueueCallerJoin",
-            AGENT,
-            two.snapshot(),
-            ("Queue", name),
-            ("Position", str(entry.opos)),
-            ("Count", str(count + 1)),
-        )
-        self.queue_log(two.uid, name, "NONE", "ENTERQUEUE", "", two.cid_num, entry.opos)
-        if entry.expire is not None:
-            self.at(entry.expire - self.now, lambda: self._expire(entry))
-        if caller.patience_s is not None:
-            self.at(caller.patience_s, lambda: self._give_up(entry))
-        self._turn(entry)
-
-    def _talk_over(self, caller: Caller) -> None:
-        """The agent's phone hangs up after the talk time (unless a transfer is under way)."""
-        talk = caller.talking
-        if talk is not None and talk.consult is None:
-            self.complete(caller, "agent")
-            self.after_queue(caller, talk.queue.name, "CONTINUE")
-
-    def _caller_hangs_up(self, caller: Caller) -> None:
-        self.hang_up(caller.one.uid)
-
-    def _give_up(self, entry: Entry) -> None:
-        if entry.caller.entry is entry and entry in self.waiting[entry.queue.name]:
-            self.hang_up(entry.caller.one.uid)
-
-    def after_queue(self, caller: Caller, queue: str, status: str) -> None:
-        """Queue() returned: the lab dialplan's QueueResult, escalation, survey or hang-up."""
-        two, dp = caller.two, self.spec.dialplan
-        caller.queue_status = status
-        if status:
-            self.var(two, "QUEUESTATUS", status)
-        wait = "" if caller.entry is None else str(int(self.now - caller.entry.joined))
-        self.user_event(
-            two,
-            "QueueResult",
-            ("Queue", queue),
-            ("QueueStatus", status),
-            ("CallerNum", two.cid_num),
-            ("MemberName", caller.member_name),
-            ("QueueWait", wait),
-            ("AnsweredTime", ""),
-        )
-        caller.entry = None
-        if status == "TIMEOUT" and caller.variables.get("ESCALATE") == "1" and queue == dp.first_queue:
-            self._queue_app(caller, dp.escalation_queue, caller.variables.get("QUEUE_TIMEOUT_L2", ""), 2)
-        elif status == "CONTINUE" and caller.variables.get("CSAT"):
-            self.exten(two, "Wait", str(int(dp.survey_s)), 2)
-            self.at(dp.survey_s, lambda: self._survey(caller, queue))
-        else:
-            self.end_call(caller)
-
-    def _survey(self, caller: Caller, queue: str) -> None:
-        if caller.gone:
-            return
-        two = caller.two
-        score = caller.variables.get("CSAT", "")
-        self.user_event(
-            two,
-            "CSAT",
-            ("Score", score),
-            ("Queue", queue),
-            ("MemberName", caller.member_name),
-            ("CallerNum", two.cid_num),
-        )
-        self.at(self.spec.dialplan.survey_s, lambda: self.end_call(caller))
-
-    def end_call(self, caller: Caller, abandoned: bool = False, *, h_extension: bool = True) -> None:
-        """The caller's channel ends; the support context's h extension reports CallEnd (a caller
-        transferred to another context never runs it: m_transfer)."""
-        if caller.gone:
-            return
-        caller.gone = True
-        two, one = caller.two, caller.one
-        if not two.hung_up:
-            self.emit("SoftHangupRequest", CALL, two.snapshot(), ("Cause", "16"))
-        if h_extension:
-            self.user_event(
-                two,
-                "CallEnd",
-                ("CallerNum", two.cid_num),
-                ("QueueStatus", caller.queue_status),
-                ("Abandoned", "TRUE" if abandoned else ""),
-                ("MemberName", caller.member_name),
-                ("HangupCause", "16"),
-            )
-        self.hangup(one, request="HangupRequest")
-        self.hangup(two)
-        self.callers.pop(one.uid, None)
-        self.callers.pop(two.uid, None)
 
     # -- the queue engine -------------------------------------------------------------------------
 
@@ -405,7 +160,7 @@ class Pbx(Switch):
             return [self.rng.choice(best)]
         return best[:1]  # linear: in the order they were added
 
-    def _turn(self, entry: Entry) -> None:
+    def turn(self, entry: Entry) -> None:
         """One pass of app_queue's wait loop for this caller (wait_our_turn / try_calling).
 
         Is it our turn (autofill: fewer callers ahead, not already ringing, than members
@@ -416,7 +171,7 @@ class Pbx(Switch):
             return
         queue = entry.queue
         if self.now < entry.retry_at:
-            self.at(entry.retry_at - self.now, lambda: self._turn(entry))
+            self.at(entry.retry_at - self.now, lambda: self.turn(entry))
             return
         if self._our_turn(entry):
             members = self.members[queue.name].values()
@@ -426,12 +181,12 @@ class Pbx(Switch):
                     self._ring(entry, member, pos)
                 return
             self._nobody_rung(queue)
-            self.at(queue.retry_s, lambda: self._turn(entry))
+            self.at(queue.retry_s, lambda: self.turn(entry))
             return
-        if queue.leavewhenempty and self._empty(queue, queue.leavewhenempty):
-            self._exit(entry, "EXITEMPTY", "LEAVEEMPTY")
+        if queue.leavewhenempty and self.is_empty(queue, queue.leavewhenempty):
+            self.exit_queue(entry, "EXITEMPTY", "LEAVEEMPTY")
             return
-        self.at(RECHECK_S, lambda: self._turn(entry))
+        self.at(RECHECK_S, lambda: self.turn(entry))
 
     def _our_turn(self, entry: Entry) -> bool:
         queue = entry.queue
@@ -540,10 +295,10 @@ class Pbx(Switch):
             return
         self._ring_ended(entry, leg)
         if entry.expire is not None and self.now >= entry.expire:
-            self._expire(entry)
+            self.expire(entry)
             return
         entry.retry_at = self.now + entry.queue.retry_s
-        self.at(entry.queue.retry_s, lambda: self._turn(entry))
+        self.at(entry.queue.retry_s, lambda: self.turn(entry))
 
     def _leave(self, entry: Entry) -> int:
         """Take the caller off the waiting list; returns its position then."""
@@ -611,7 +366,7 @@ class Pbx(Switch):
             talk += self.spec.dialplan.answer_s
         self.at(talk, lambda: self._talk_over(caller))
         if caller.hangup_after_connect_s is not None and caller.hangup_after_connect_s < talk:
-            self.at(caller.hangup_after_connect_s, lambda: self._caller_hangs_up(caller))
+            self.at(caller.hangup_after_connect_s, lambda: dialplan.caller_hangs_up(self, caller))
 
     def complete(self, caller: Caller, reason: str, transfer: tuple[str, str, str] | None = None) -> None:
         """The conversation ended: agent or caller hung up, or the agent transferred the caller
@@ -669,15 +424,22 @@ class Pbx(Switch):
                 return talk
         return None
 
-    def _agent_hangs_up(self, talk: Talk) -> None:
+    def _talk_over(self, caller: Caller) -> None:
+        """The agent's phone hangs up after the talk time (unless a transfer is under way)."""
+        talk = caller.talking
+        if talk is not None and talk.consult is None:
+            self.complete(caller, "agent")
+            dialplan.after_queue(self, caller, talk.queue.name, "CONTINUE")
+
+    def agent_hangs_up(self, talk: Talk) -> None:
         """The agent's channel is hung up: the end of the call, or of an attended transfer."""
         if talk.consult is not None:
             transfers.complete_attended(self, talk, talk.consult)
             return
         self.complete(talk.caller, "agent")
-        self.after_queue(talk.caller, talk.queue.name, "CONTINUE")
+        dialplan.after_queue(self, talk.caller, talk.queue.name, "CONTINUE")
 
-    def _exit(self, entry: Entry, verb: str, status: str | None) -> None:
+    def exit_queue(self, entry: Entry, verb: str, status: str | None) -> None:
         """record_abandoned(): QueueCallerAbandon, the queue_log verb, then the waiting list."""
         caller, queue, two = entry.caller, entry.queue, entry.caller.two
         for leg in list(entry.legs.values()):
@@ -704,7 +466,7 @@ class Pbx(Switch):
         self.queue_log(two.uid, queue.name, "NONE", verb, position, entry.opos, wait)
         self._leave(entry)
         if status is not None:
-            self.after_queue(caller, queue.name, status)
+            dialplan.after_queue(self, caller, queue.name, status)
 
     def _no_answer_at_exit(self, entry: Entry, leg: Leg) -> None:
         # A ring cut short by the caller's own Queue() timeout is logged as RINGNOANSWER too.
@@ -723,11 +485,13 @@ class Pbx(Switch):
         self.queue_log(two.uid, entry.queue.name, leg.member.name, "RINGNOANSWER", ms)
         self._drop_leg(entry, leg, "NOANSWER")
 
-    def _expire(self, entry: Entry) -> None:
+    def expire(self, entry: Entry) -> None:
+        """The caller's Queue() timeout ran out while it still waits."""
         if entry.caller.entry is entry and entry in self.waiting[entry.queue.name]:
-            self._exit(entry, "EXITWITHTIMEOUT", "TIMEOUT")
+            self.exit_queue(entry, "EXITWITHTIMEOUT", "TIMEOUT")
 
-    def _talk_of_agent_leg(self, uid: str) -> Talk | None:
+    def talk_of_agent_leg(self, uid: str) -> Talk | None:
+        """The conversation whose agent leg (either half of a Local member) has this Uniqueid."""
         for caller in self.callers.values():
             talk = caller.talking
             if talk is not None and uid in (
@@ -736,33 +500,3 @@ class Pbx(Switch):
             ):
                 return talk
         return None
-
-    def hang_up(self, uid: str, cause: int = 16) -> bool:
-        """AMI Hangup: a caller's leg (abandon, end of talk, or just gone) or an agent's."""
-        caller = self.callers.get(uid)
-        if caller is None:
-            talk = self._talk_of_agent_leg(uid)
-            if talk is None:
-                return False
-            self._agent_hangs_up(talk)
-            return True
-        if caller.gone:
-            return False
-        two = caller.two
-        self.emit("HangupRequest", CALL, two.snapshot(), ("Cause", str(cause)))
-        if caller.entry is not None and caller.entry in self.waiting[caller.entry.queue.name]:
-            self.hangup(caller.one, cause)
-            self._exit(caller.entry, "ABANDON", None)
-            caller.entry = None
-            self.end_call(caller, abandoned=True)
-        elif caller.talking is not None:
-            self.hangup(caller.one, cause)
-            self.complete(caller, "caller")
-            # Queue()'s 'c' option sets CONTINUE even though the caller is gone: the dialplan
-            # stops, only the h extension runs (b_answered_caller_hangup).
-            caller.queue_status = "CONTINUE"
-            self.var(two, "QUEUESTATUS", "CONTINUE")
-            self.end_call(caller)
-        else:
-            self.end_call(caller)
-        return True

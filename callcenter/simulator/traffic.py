@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from functools import partial
 
+from callcenter.simulator import dialplan
 from callcenter.simulator.model import AgentSpec
 from callcenter.simulator.pbx import Pbx
 
@@ -130,7 +131,8 @@ class Traffic:
         variables["IVR_CHOICE"] = str(rng.choice((1, 1, 1, 2)))
         number = f"+54911{rng.randrange(10**7, 10**8)}"
         hangup = talk * rng.random() if rng.random() < spec.caller_hangup_share else None
-        self.pbx.originate(
+        dialplan.originate(
+            self.pbx,
             f'"Caller {self.calls}" <{number}>',
             variables,
             patience_s=rng.expovariate(1 / spec.patience_s),

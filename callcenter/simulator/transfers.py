@@ -3,19 +3,21 @@
 Owns what a :class:`~callcenter.simulator.pbx.Pbx` does for AMI BlindTransfer, Redirect and
 Atxfer (with the agent hanging up to complete it, and the target hanging up), and the lab's
 [transfer] context that answers the transferred caller (m_transfer). It reaches the call center
-through the Pbx's public methods only. Must not import asyncio or anything that does IO, nor
-anything from ``callcenter.ami`` or the daemon.
+through the public names of the Pbx and of :mod:`callcenter.simulator.dialplan` only. Must not
+import asyncio or anything that does IO, nor anything from ``callcenter.ami`` or the daemon.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from callcenter.simulator import dialplan
 from callcenter.simulator.switch import CALL
 
 if TYPE_CHECKING:
+    from callcenter.simulator.calls import Caller, Talk
     from callcenter.simulator.channels import Channel
-    from callcenter.simulator.pbx import Caller, Pbx, Talk
+    from callcenter.simulator.pbx import Pbx
 
 TRANSFER_DESK_S = 6.0  # the lab's transfer target talks this long
 ATXFER_DIAL_S = 0.45  # Atxfer → the target's channels (the feature plays pbx-transfer first)
@@ -93,7 +95,7 @@ def _target_hangs_up(pbx: Pbx, talk: Talk) -> None:
         pbx.hangup(chan, request="SoftHangupRequest" if chan is talk.consult[1] else None)
     if caller.talking is talk:  # the agent never completed the transfer
         return
-    pbx.after_queue(caller, talk.queue.name, "CONTINUE")
+    dialplan.after_queue(pbx, caller, talk.queue.name, "CONTINUE")
 
 
 def _transfer_target(pbx: Pbx, caller: Caller, exten: str, *, redirected: bool) -> None:
@@ -106,6 +108,6 @@ def _transfer_target(pbx: Pbx, caller: Caller, exten: str, *, redirected: bool) 
     def done() -> None:
         if redirected:
             pbx.complete(caller, "caller")
-        pbx.end_call(caller, h_extension=False)
+        dialplan.end_call(pbx, caller, h_extension=False)
 
     pbx.at(TRANSFER_DESK_S, done)
