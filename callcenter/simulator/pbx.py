@@ -277,20 +277,7 @@ class Pbx(Switch):
     def _no_answer(self, entry: Entry, leg: Leg) -> None:
         if entry.caller.entry is not entry:
             return
-        two = entry.caller.two
-        ms = round((self.now - leg.started) * 1000)
-        self.emit(
-            "AgentRingNoAnswer",
-            AGENT,
-            two.snapshot(),
-            leg.outgoing.snapshot("Dest"),
-            ("Queue", entry.queue.name),
-            ("Interface", leg.member.interface),
-            ("MemberName", leg.member.name),
-            ("RingTime", str(ms)),
-        )
-        self.queue_log(two.uid, entry.queue.name, leg.member.name, "RINGNOANSWER", ms)
-        self._drop_leg(entry, leg, "NOANSWER")
+        self._ring_unanswered(entry, leg)
         if entry.legs:
             return
         self._ring_ended(entry, leg)
@@ -448,7 +435,7 @@ class Pbx(Switch):
                 self.queue_log(two.uid, queue.name, leg.member.name, "RINGCANCELED", ms)
                 self._drop_leg(entry, leg, "CANCEL")
             else:
-                self._no_answer_at_exit(entry, leg)
+                self._ring_unanswered(entry, leg)
         line = self.waiting[queue.name]
         position = line.index(entry) + 1
         wait = int(self.now - entry.joined)
@@ -468,8 +455,9 @@ class Pbx(Switch):
         if status is not None:
             dialplan.after_queue(self, caller, queue.name, status)
 
-    def _no_answer_at_exit(self, entry: Entry, leg: Leg) -> None:
-        # A ring cut short by the caller's own Queue() timeout is logged as RINGNOANSWER too.
+    def _ring_unanswered(self, entry: Entry, leg: Leg) -> None:
+        """AgentRingNoAnswer (RingTime in ms) and RINGNOANSWER; also for a ring cut short by the
+        caller's own Queue() timeout, which Asterisk logs the same way."""
         ms = round((self.now - leg.started) * 1000)
         two = entry.caller.two
         self.emit(
