@@ -99,8 +99,7 @@ class PbxLink:
         log.info("%s: AMI link up (%s), resynchronising", server, banner.text)
         if self.journal is not None:
             await self.journal.append_async([JournalRow(server, at, LINK, banner.text.encode())])
-        self.ingest.decoder.reset()
-        self._sink(self.ingest.frames([banner], at))
+        self._sink(self.ingest.link(banner.text, at))
         self.up_since = at
         self.resync_wanted.set()
 
