@@ -32,6 +32,7 @@ class Channel:
     app_data: str = ""
     bridge: str = ""
     hung_up: bool = False
+    created: float = 0.0
 
     def snapshot(self, prefix: str = "") -> Headers:
         def unknown(value: str) -> str:
@@ -76,8 +77,11 @@ class ChannelFactory:
         self.local_pairs += 1
         uid1 = self.uid(now)
         linked = linked_id or uid1
-        one = Channel(f"Local/{exten}@{context}-{suffix};1", uid1, linked, context, exten, state=0)
-        two = Channel(f"Local/{exten}@{context}-{suffix};2", self.uid(now), linked, context, exten, state=4)
+        one = Channel(
+            f"Local/{exten}@{context}-{suffix};1", uid1, linked, context, exten, state=0, created=now
+        )
+        two = Channel(f"Local/{exten}@{context}-{suffix};2", self.uid(now), linked, context, exten, state=4,
+                      created=now)  # fmt: skip
         return one, two
 
     def device(self, interface: str, now: float, linked_id: str) -> Channel:

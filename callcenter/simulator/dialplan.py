@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from callcenter.simulator import variables
 from callcenter.simulator.calls import Caller, Entry
 from callcenter.simulator.switch import AGENT, CALL
 
@@ -106,6 +107,7 @@ def _queue_app(pbx: Pbx, caller: Caller, name: str, timeout: str, priority: int)
     if refused is not None:
         after_queue(pbx, caller, name, refused)
         return
+    variables.timing_placeholders(pbx, two)
     entry = Entry(caller, queue, pbx.now, count + 1, pbx.now + float(timeout) if timeout else None)
     pbx.waiting[name].append(entry)
     caller.entry = entry
@@ -140,7 +142,7 @@ def after_queue(pbx: Pbx, caller: Caller, queue: str, status: str) -> None:
     caller.queue_status = status
     if status:
         pbx.var(two, "QUEUESTATUS", status)
-    wait = "" if caller.entry is None else str(int(pbx.now - caller.entry.joined))
+    wait = "" if caller.entry is None else str(pbx.seconds_since(caller.entry.joined))
     pbx.user_event(
         two,
         "QueueResult",

@@ -27,7 +27,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
-from callcenter.simulator import dialplan, transfers
+from callcenter.simulator import dialplan, transfers, variables
 from callcenter.simulator.calls import Caller, Entry, Leg, Member, Talk
 from callcenter.simulator.model import AgentSpec, CallCenterSpec, QueueSpec
 from callcenter.simulator.switch import AGENT, CALL, Switch
@@ -317,10 +317,11 @@ class Pbx(Switch):
             self.state(leg.phone, 6)
         self.state(leg.outgoing, 6)
         self.emit("DialEnd", CALL, two.snapshot(), leg.outgoing.snapshot("Dest"), ("DialStatus", "ANSWER"))
-        hold = int(self.now - entry.joined)
-        self.var(two, "QUEUESRVLEVEL", str(queue.servicelevel_s))
-        self._leave(entry)
-        ring = int(self.now - leg.started)
+        hold = self.seconds_since(entry.joined)
+        variables.answered(self, two, leg.outgoing, leg.member, queue, hold, entry.opos)
+        position = self._leave(entry)
+        variables.left(self, two, position, self.now - entry.joined)
+        ring = self.seconds_since(leg.started)
         self.emit(
             "AgentConnect",
             AGENT,
@@ -344,6 +345,8 @@ class Pbx(Switch):
         for chan in (leg.outgoing, two):
             chan.bridge = bridge
             self.emit("BridgeEnter", CALL, ("BridgeUniqueid", bridge), chan.snapshot())
+        self.var(leg.outgoing, "BRIDGEPEER", two.name)
+        self.var(two, "BRIDGEPEER", leg.outgoing.name)
         caller.member_name = leg.member.name
         caller.talking = Talk(caller, queue, leg, hold, self.now, entry.opos, bridge)
         talk = float(caller.variables.get("TALK") or self.spec.dialplan.default_talk_s)
@@ -364,7 +367,7 @@ class Pbx(Switch):
         caller.talking = None
         two, leg, queue = caller.two, talk.leg, talk.queue
         member = leg.member
-        talked = int(self.now - talk.connected)
+        talked = self.seconds_since(talk.connected)
         if leg.phone is not None and reason == "agent":
             self.hangup(leg.phone, request="SoftHangupRequest")
         self.emit(
@@ -384,6 +387,8 @@ class Pbx(Switch):
         else:
             verb = "COMPLETEAGENT" if reason == "agent" else "COMPLETECALLER"
             self.queue_log(two.uid, queue.name, member.name, verb, talk.hold, talked, talk.opos)
+        self.var(leg.outgoing, "BRIDGEPEER", "")
+        self.var(two, "BRIDGEPEER", "")
         for chan in (leg.outgoing, two):
             chan.bridge = ""
             self.emit("BridgeLeave", CALL, ("BridgeUniqueid", talk.bridge), chan.snapshot())
@@ -394,6 +399,8 @@ class Pbx(Switch):
         stats = self.stats[queue.name]
         stats["completed"] += 1
         stats["insl"] += talk.hold <= queue.servicelevel_s
+        variables.average(stats, "talktime", talked)
+        variables.returned(self, two, queue, self.now - two.created, self.now - talk.connected)
         member.calls += 1
         # lastcall is the second the call ended, a few ms before AgentComplete is published
         # (n_mixed_load: AgentComplete at 873.004, LastCall 872); app_queue compares whole
@@ -438,8 +445,15 @@ class Pbx(Switch):
                 self._ring_unanswered(entry, leg)
         line = self.waiting[queue.name]
         position = line.index(entry) + 1
-        wait = int(self.now - entry.joined)
+        wait = self.seconds_since(entry.joined)
+        waited = self.now - entry.joined
+        variables.waited(self, two, waited)
+        self.var(two, "DIALEDTIME", str(int(self.now - two.created)))
+        self.var(two, "DIALEDTIME_MS", str(int((self.now - two.created) * 1000)))
+        self.var(two, "ANSWEREDTIME", "0")
+        self.var(two, "ANSWEREDTIME_MS", "0")
         self.var(two, "ABANDONED", "TRUE")
+        variables.queue_statistics(self, two, queue)
         self.emit(
             "QueueCallerAbandon",
             AGENT,
@@ -450,8 +464,9 @@ class Pbx(Switch):
             ("HoldTime", str(wait)),
         )
         self.stats[queue.name]["abandoned"] += 1
+        variables.queue_statistics(self, two, queue)
         self.queue_log(two.uid, queue.name, "NONE", verb, position, entry.opos, wait)
-        self._leave(entry)
+        self.var(two, "QUEUEPOSITION", str(self._leave(entry)))
         if status is not None:
             dialplan.after_queue(self, caller, queue.name, status)
 

@@ -28,7 +28,8 @@ def status_items(pbx: Pbx, queue: str, member: str) -> list[AmiEvent]:
         perf = 100.0 * stats["insl"] / done if done else 0.0
         items.append(AmiEvent(pbx.now, "QueueParams", AGENT, (
             ("Queue", spec.name), ("Max", str(spec.maxlen)), ("Strategy", spec.strategy),
-            ("Calls", str(len(pbx.waiting[spec.name]))), ("Holdtime", "0"), ("TalkTime", "0"),
+            ("Calls", str(len(pbx.waiting[spec.name]))), ("Holdtime", str(int(stats["holdtime"]))),
+            ("TalkTime", str(int(stats["talktime"]))),
             ("Completed", str(int(done))), ("Abandoned", str(int(dropped))),
             ("ServiceLevel", str(spec.servicelevel_s)), ("ServicelevelPerf", f"{perf:.1f}"),
             ("ServicelevelPerf2", f"{perf:.1f}"), ("Weight", "0"),

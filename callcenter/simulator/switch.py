@@ -60,6 +60,10 @@ class Switch:
 
     # -- output: AMI events and queue_log lines ---------------------------------------------------
 
+    def seconds_since(self, start: float) -> int:
+        """Whole seconds as app_queue counts them: time(NULL) now minus time(NULL) then."""
+        return int(self.now) - int(start)
+
     def emit(
         self, name: str, privilege: str, *headers: tuple[str, str] | Headers, action_id: str | None = None
     ) -> None:
