@@ -35,12 +35,18 @@ class SimulatorRun:
     seed: int = 0
     duration_s: float | None = None
     queue_log: Path | None = None
+    warmup_s: float = 0.0
 
 
 def build(run: SimulatorRun) -> tuple[Pbx, Traffic, AmiServer]:
-    pbx = Pbx(run.spec, boot=time.time(), seed=run.seed)
+    """The PBX, its traffic and the server. With ``warmup_s`` the call center has already been
+    running that long (in virtual time, before anyone connects) when the server opens."""
+    now = time.time()
+    pbx = Pbx(run.spec, boot=now - run.warmup_s, seed=run.seed)
     traffic = Traffic(pbx, run.traffic, seed=run.seed)
     traffic.start()
+    if run.warmup_s:
+        pbx.advance(now)  # nobody was connected: the events are gone, the queue_log lines stay
 
     def restarted() -> None:
         pbx.restart()
@@ -119,8 +125,10 @@ async def demo(duration_s: float | None, data: Path, seed: int, interval_s: floa
     data.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(8)
     options = ServerOptions(port=0, username="demo", secret=secret)
-    _, traffic, server = build(SimulatorRun(CallCenterSpec(), _demo_traffic(), options, seed,
-                                            queue_log=data / "demo-queue_log"))  # fmt: skip
+    # Five minutes of calls already under way: the daemon starts from Asterisk's snapshot.
+    run = SimulatorRun(CallCenterSpec(), _demo_traffic(), options, seed, queue_log=data / "demo-queue_log",
+                       warmup_s=300.0)  # fmt: skip
+    _, traffic, server = build(run)
     stop = asyncio.Event()
     _stop_on_signals(stop)
     async with server:
