@@ -186,3 +186,15 @@ def test_cli_replay_bad_file(tmp_path: Path) -> None:
         [sys.executable, "-m", "callcenter", "replay", str(bad)], capture_output=True, text=True
     )
     assert result.returncode == 2 and "expected a .ami or .jsonl file" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["c_abandon_after_5s", "g_queue_full", "k_escalation", "n_mixed_load"])
+def test_same_numbers_without_timestampevents(name: str, tmp_path: Path) -> None:
+    """manager.conf timestampevents=no: no Timestamp header at all; Asterisk's own whole-second
+    HoldTime/TalkTime still carry the figures."""
+    import re
+
+    path = tmp_path / f"{name}.ami"
+    path.write_bytes(re.sub(rb"Timestamp: [0-9.]+\r\n", b"", stream(name)))
+    assert b"Timestamp:" not in path.read_bytes()
+    assert compare(name, replay(path)) == []
