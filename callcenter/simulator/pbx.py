@@ -232,6 +232,10 @@ class Pbx(Switch):
             if chan is not None:
                 chan.cid_num, chan.cid_name = two.cid_num, two.cid_name
                 self.add_channel(chan)
+        self.exten(outgoing, "AppQueue", "(Outgoing Line)")
+        if phone is not None:  # the lab's [agents] dialplan on the phone's half
+            self.exten(phone, "NoOp", f"agent {phone.exten} offered a queue call", 1)
+            self.exten(phone, "Ringing", "", 2)
         self.emit(
             "AgentCalled",
             AGENT,
@@ -256,6 +260,9 @@ class Pbx(Switch):
         ring_for = entry.queue.timeout_s
         if entry.expire is not None:
             ring_for = min(ring_for, max(0.0, entry.expire - self.now))
+        if phone is not None:
+            self.exten(phone, "GotoIf", f"{int(not answers)}?noans", 3)
+            self.exten(phone, "Wait", f"{delay:g}" if answers else "120", 4 if answers else 8)
         # The phone's dialplan (Ringing, Wait, Answer) and the bridge set-up take a few ms more.
         delay += PHONE_OVERHEAD_S
         if answers and delay < ring_for:
@@ -314,6 +321,7 @@ class Pbx(Switch):
         entry.legs.clear()
         self._ring_ended(entry, leg)
         if leg.phone is not None:
+            self.exten(leg.phone, "Answer", "", 5)
             self.state(leg.phone, 6)
         self.state(leg.outgoing, 6)
         self.emit("DialEnd", CALL, two.snapshot(), leg.outgoing.snapshot("Dest"), ("DialStatus", "ANSWER"))
@@ -354,6 +362,9 @@ class Pbx(Switch):
             # The lab phone's Answer() returns half a second after the bridge, then Wait(TALK):
             # TalkTime is TALK + 0.5 (a_answered_agent_hangup: TALK 5, TalkTime 6 from 5.5 s).
             talk += self.spec.dialplan.answer_s
+            phone, talk_text = leg.phone, f"{talk - self.spec.dialplan.answer_s:g}"
+            self.at(self.spec.dialplan.answer_s,
+                    lambda: None if phone.hung_up else self.exten(phone, "Wait", talk_text, 6))  # fmt: skip
         self.at(talk, lambda: self._talk_over(caller))
         if caller.hangup_after_connect_s is not None and caller.hangup_after_connect_s < talk:
             self.at(caller.hangup_after_connect_s, lambda: dialplan.caller_hangs_up(self, caller))
@@ -369,6 +380,7 @@ class Pbx(Switch):
         member = leg.member
         talked = self.seconds_since(talk.connected)
         if leg.phone is not None and reason == "agent":
+            self.exten(leg.phone, "Hangup", "", 7)
             self.hangup(leg.phone, request="SoftHangupRequest")
         self.emit(
             "AgentComplete",
