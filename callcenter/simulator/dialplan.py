@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from callcenter.simulator import variables
+from callcenter.simulator import variables as queue_vars
 from callcenter.simulator.calls import Caller, Entry
 from callcenter.simulator.switch import AGENT, CALL
 
@@ -107,7 +107,7 @@ def _queue_app(pbx: Pbx, caller: Caller, name: str, timeout: str, priority: int)
     if refused is not None:
         after_queue(pbx, caller, name, refused)
         return
-    variables.timing_placeholders(pbx, two)
+    queue_vars.timing_placeholders(pbx, two)
     entry = Entry(caller, queue, pbx.now, count + 1, pbx.now + float(timeout) if timeout else None)
     pbx.waiting[name].append(entry)
     caller.entry = entry
