@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from callcenter.ami.client import AmiClient, ServerAddress
+from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame
+from callcenter.ami.link import ServerAddress
 from callcenter.demo import SimulatorRun, build
 from callcenter.simulator.model import AgentSpec, CallCenterSpec, QueueSpec
 from callcenter.simulator.pbx import Pbx

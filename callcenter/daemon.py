@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from callcenter.ami.client import AmiClient, AmiError, AuthenticationFailed, ServerAddress
+from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame
+from callcenter.ami.link import AmiError, AuthenticationFailed, ServerAddress
 from callcenter.ami.translate import wanted
 from callcenter.config import AmiServer, Settings
 from callcenter.ingest import Ingest

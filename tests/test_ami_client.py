@@ -18,17 +18,17 @@ from typing import Any
 
 import pytest
 
-from callcenter.ami.client import (
+from callcenter.ami.client import AmiClient
+from callcenter.ami.codec import Banner, Decoder, Frame, Message
+from callcenter.ami.link import (
     ActionFailed,
     ActionTimeout,
-    AmiClient,
     AuthenticationFailed,
     ConnectionLost,
     LinkState,
     ServerAddress,
     reconnect_delay,
 )
-from callcenter.ami.codec import Banner, Decoder, Frame, Message
 from tests.fakeami import BANNER, FakeAmi, event, wire
 
 

@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from callcenter.ami.client import ActionFailed, AmiClient, AuthenticationFailed, ServerAddress
+from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Anomaly, Banner, Frame, Message
+from callcenter.ami.link import ActionFailed, AuthenticationFailed, ServerAddress
 from callcenter.simulator.manager import ALL, NONE, ActionFields, ActionReader, parse_event_mask
 from callcenter.simulator.server import AmiServer, ServerOptions
 from callcenter.simulator.wire import ActionReply, AmiEvent

@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from callcenter.ami.client import AmiClient, ServerAddress
+from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame
+from callcenter.ami.link import ServerAddress
 from callcenter.demo import SimulatorRun, build
 from callcenter.replay import replay
 from callcenter.simulator.model import CallCenterSpec

@@ -3,8 +3,9 @@
 Owns the event-class mask (``Events``/``EventMask`` values, an event's ``Privilege`` classes), the
 list of actions the lab's Asterisk knows and which of them the manager answers itself, the bytes
 of responses, events and action lists, and the splitting of what a client sends into actions.
-Must not import asyncio or anything else that does IO (the sockets, sessions and pacing are
-:mod:`callcenter.simulator.server`'s), nor the daemon or ``callcenter.ami``: the tests use our AMI
+Must not import asyncio or anything else that does IO (the sockets and pacing are
+:mod:`callcenter.simulator.server`'s, the client sessions :mod:`callcenter.simulator.sessions`'),
+nor the daemon or ``callcenter.ami``: the tests use our AMI
 client as the peer, so sharing its codec would make them circular.
 
 Rules (main/manager.c of Asterisk 22 and the traces in /work/shared/ami-traces; each is tested in

@@ -1,27 +1,27 @@
 """The AMI server of the simulator: Asterisk 22's manager over TCP, in front of a sans-IO PBX.
 
-Owns the listening socket, the client sessions and the pacing of virtual time; decides nothing
-about calls (that is :mod:`callcenter.simulator.pbx`, reached only through the ``Pbx`` protocol of
-:mod:`callcenter.simulator.wire`) and leaves the wire format (event masks, message layout, action
-parsing) to :mod:`callcenter.simulator.manager`. Must not import the daemon or ``callcenter.ami``:
-the tests use our AMI client as the peer, so sharing its codec would make them circular.
+Owns the listening socket, the table of sessions, the actions the manager answers (login, events,
+ping, the PBX's), the pacing of virtual time, the broadcasting of events and the test levers;
+decides nothing about calls (that is :mod:`callcenter.simulator.pbx`, reached only through the
+``Pbx`` protocol of :mod:`callcenter.simulator.wire`), leaves the wire format (event masks,
+message layout, action parsing) to :mod:`callcenter.simulator.manager` and one connection (its
+banner, reading, outbox and writing) to :mod:`callcenter.simulator.sessions`. Must not import the
+daemon or ``callcenter.ami``: the tests use our AMI client as the peer, so sharing its codec would
+make them circular.
 
 Rules (main/manager.c of Asterisk 22 and the traces in /work/shared/ami-traces; each is tested in
 tests/test_sim_server.py; how actions are read and events written: the rules of
-:mod:`callcenter.simulator.manager`):
+:mod:`callcenter.simulator.manager`; a session's banner and outbox: those of
+:mod:`callcenter.simulator.sessions`):
 
-1. A session opens with the banner line and nothing else.
-2. Before Login only Login, Challenge and Logoff are served ("Permission denied"). A wrong
+1. Before Login only Login, Challenge and Logoff are served ("Permission denied"). A wrong
    username, secret or MD5 key is answered after 1 s and the session is closed. After a
    successful Login, ``FullyBooted`` follows if the session's mask holds ``system``.
-3. An event reaches a logged-in session when every class of its Privilege (``all`` aside) is in
+2. An event reaches a logged-in session when every class of its Privilege (``all`` aside) is in
    the session's mask (manager.c: ``(send_events & category) == category``).
-4. Virtual time is ``pbx.now`` at start plus wall seconds times ``speed``. The PBX is advanced
+3. Virtual time is ``pbx.now`` at start plus wall seconds times ``speed``. The PBX is advanced
    to the current virtual time before every action and at every due time (at least every 0.1 s
    of wall time); events caused by an action follow its response.
-5. Every session has its own outbox, bounded in messages (``max_session_backlog``), used only
-   when its socket does not keep up (or during a stall): a session whose outbox is full is
-   dropped with a "client too slow" warning (Asterisk's writetimeout); no other session waits.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import hashlib
 import logging
 import random
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +39,8 @@ from typing import IO, Self
 
 from callcenter.simulator.manager import (
     ALL,
-    BANNER,
     PBX_ACTIONS,
     ActionFields,
-    ActionReader,
     event_classes,
     format_event,
     format_reply,
@@ -51,11 +48,11 @@ from callcenter.simulator.manager import (
     parse_event_mask,
     response,
 )
+from callcenter.simulator.sessions import Session, SessionInfo
 from callcenter.simulator.wire import AmiEvent, Pbx
 
 log = logging.getLogger(__name__)
 
-READ_SIZE = 65536
 MAX_TICK_S = 0.1  # the pacing loop advances the PBX at least this often (wall seconds)
 AUTH_FAILURE_DELAY_S = 1.0  # manager.c sleep(1) before "Authentication failed"
 
@@ -89,94 +86,6 @@ class ServerOptions:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class SessionInfo:
-    """One connected client, for tests and the demo's status line."""
-
-    id: int  # 1, 2, ... in connection order, never reused while the server runs
-    peer: str
-    logged_in: bool
-    event_classes: frozenset[str]
-
-
-# -- sessions ----------------------------------------------------------------------------------------
-
-
-class _Session:
-    """One client connection: its login state, mask and bounded outbox.
-
-    A message goes straight to the transport while nothing is queued, no stall is on and the
-    transport holds at most its high-water mark (64 KiB) beyond what the kernel took; otherwise
-    it waits in the outbox, which the session's writer task empties as the socket drains."""
-
-    def __init__(
-        self,
-        sid: int,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        limit: int,
-        writing: asyncio.Event,
-    ) -> None:
-        self.id = sid
-        self.reader = reader
-        self.writer = writer
-        self._transport = writer.transport
-        self._high = writer.transport.get_write_buffer_limits()[1]
-        self._writing = writing  # the server's: cleared while stalled
-        peer = writer.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.limit = limit
-        self.outbox: deque[bytes] = deque()
-        self.ready = asyncio.Event()  # the outbox has something, or the session ends
-        self.closing = False  # close once the outbox is written (Logoff, failed login)
-        self.dead = False
-        self.logged_in = False
-        self.mask = ALL
-        self.challenge: str | None = None
-        self.task: asyncio.Task[None] | None = None
-
-    def send(self, data: bytes) -> None:
-        if self.dead or self.closing:
-            return
-        if (
-            not self.outbox
-            and self._writing.is_set()
-            and self._transport.get_write_buffer_size() <= self._high
-        ):
-            self._transport.write(data)
-            return
-        if len(self.outbox) >= self.limit:
-            log.warning(
-                "AMI simulator: session %d (%s): client too slow: %d messages queued; dropping it",
-                self.id,
-                self.peer,
-                len(self.outbox),
-            )
-            self.abort()
-            return
-        self.outbox.append(data)
-        self.ready.set()
-
-    def close_when_flushed(self) -> None:
-        self.closing = True
-        self.ready.set()
-
-    def take(self) -> bytes:
-        data = b"".join(self.outbox)
-        self.outbox.clear()
-        self.ready.clear()
-        return data
-
-    def abort(self) -> None:
-        """Close the TCP connection at once, whatever is queued (no Goodbye)."""
-        self.dead = True
-        self.ready.set()
-        self._transport.abort()
-
-    def info(self) -> SessionInfo:
-        return SessionInfo(self.id, self.peer, self.logged_in, self.mask)
-
-
 class AmiServer:
     """Serves ``pbx`` over AMI. ``async with AmiServer(...) as server:`` or ``start()``/``stop()``;
     ``run()`` serves in the current task until ``stop()``.
@@ -201,7 +110,7 @@ class AmiServer:
         self._clock = clock
         self._pbx_restart = pbx_restart
         self._random = random.Random()
-        self._sessions: dict[int, _Session] = {}
+        self._sessions: dict[int, Session] = {}
         self._next_id = 1
         self._classes: dict[str, frozenset[str]] = {}
         self._listener: asyncio.Server | None = None
@@ -323,12 +232,15 @@ class AmiServer:
         if self._tg is None or self._stop_requested.is_set():
             writer.transport.abort()
             return
-        session = _Session(self._next_id, reader, writer, self._options.max_session_backlog, self._writing)
+        session = Session(self._next_id, reader, writer, self._options.max_session_backlog, self._writing)
         self._next_id += 1
         self._sessions[session.id] = session
         session.task = self._tg.create_task(
-            self._serve(session, self._tg), name=f"ami-sim-session-{session.id}"
+            session.serve(self._tg, self._handle, self._forget), name=f"ami-sim-session-{session.id}"
         )
+
+    def _forget(self, session: Session) -> None:
+        del self._sessions[session.id]
 
     # -- test levers --------------------------------------------------------------------------------
 
@@ -421,57 +333,9 @@ class AmiServer:
                 if s.mask is ALL or classes <= s.mask:
                     s.send(data)
 
-    # -- one session --------------------------------------------------------------------------------
+    # -- actions ------------------------------------------------------------------------------------
 
-    async def _serve(self, s: _Session, tg: asyncio.TaskGroup) -> None:
-        writer = tg.create_task(self._write_loop(s), name=f"ami-sim-session-{s.id}-writer")
-        log.info("AMI simulator: session %d connected from %s", s.id, s.peer)
-        reason = "closed by the client"
-        try:
-            s.send(BANNER)
-            parser = ActionReader()
-            while not (s.closing or s.dead):
-                data = await s.reader.read(READ_SIZE)
-                if not data:
-                    reason = "dropped" if s.dead else reason
-                    break
-                for lines in parser.feed(data):
-                    await self._handle(s, lines)
-                    if s.closing or s.dead:
-                        reason = "dropped" if s.dead else "closed by the server"
-                        break
-        except OSError as exc:  # ConnectionResetError and friends
-            reason = f"{type(exc).__name__}: {exc}"
-        finally:
-            try:
-                if s.closing and not s.dead:
-                    await asyncio.wait([writer])  # the Goodbye or the login error goes out first
-            finally:
-                if not s.dead:
-                    s.abort()
-                writer.cancel()
-                del self._sessions[s.id]
-                log.info("AMI simulator: session %d (%s) ended: %s", s.id, s.peer, reason)
-
-    async def _write_loop(self, s: _Session) -> None:
-        try:
-            while not s.dead:
-                await s.ready.wait()
-                await self._writing.wait()
-                await s.writer.drain()  # down to the low-water mark
-                if s.dead:
-                    return
-                data = s.take()
-                if data:
-                    s.writer.write(data)
-                if s.closing and not s.outbox:
-                    s.dead = True
-                    s.writer.close()
-                    return
-        except OSError:  # the peer went away mid-write; the reader sees it too
-            s.abort()
-
-    async def _handle(self, s: _Session, lines: list[tuple[str, str]]) -> None:
+    async def _handle(self, s: Session, lines: list[tuple[str, str]]) -> None:
         fields = ActionFields(lines)
         action = fields.get("Action", "")
         action_id = fields.get("ActionID", "")
@@ -507,7 +371,7 @@ class AmiServer:
             text = f"Invalid/unknown command: {action}. Use Action: ListCommands to show available commands."
             s.send(response("Error", action_id, ("Message", text)))
 
-    async def _login(self, s: _Session, fields: ActionFields, action_id: str) -> None:
+    async def _login(self, s: Session, fields: ActionFields, action_id: str) -> None:
         if s.logged_in:
             s.send(response("Success", action_id, ("Message", "Already authenticated")))
             return
@@ -534,7 +398,7 @@ class AmiServer:
                 )
             )
 
-    def _authenticated(self, s: _Session, fields: ActionFields) -> bool:
+    def _authenticated(self, s: Session, fields: ActionFields) -> bool:
         options = self._options
         if fields.get("Username", "").lower() != options.username.lower():  # strcasecmp
             return False
@@ -545,7 +409,7 @@ class AmiServer:
             return fields.get("Key", "").lower() == expected
         return fields.get("Secret", "") == options.secret
 
-    def _pbx_action(self, s: _Session, name: str, fields: ActionFields, action_id: str) -> None:
+    def _pbx_action(self, s: Session, name: str, fields: ActionFields, action_id: str) -> None:
         now = self._tick()  # events due before the action go out before its response
         try:
             reply = self._pbx.action(name, fields.without("Action", "ActionID"), action_id, now)
