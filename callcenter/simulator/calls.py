@@ -67,6 +67,7 @@ class Entry:
     expire: float | None
     legs: dict[str, Leg] = field(default_factory=dict)
     retry_at: float = 0.0
+    ranks: dict[str, int] = field(default_factory=dict)  # round-robin ranks of the current try
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -23,12 +23,47 @@ from callcenter.simulator.wire import AmiEvent
 # The lab driver's transfers; for Atxfer it hung the agent's channel up 2.5 s later.
 TRANSFER_ACTIONS = {"blind": "BlindTransfer", "redirect": "Redirect", "atxfer": "Atxfer"}
 ATXFER_HANGUP_S = 2.5
+# The driver saw an event about 1 ms after Asterisk sent it, and a Hangup it sent took effect
+# about 2.5 ms later (medians over n_mixed_load and o_reconnect: driver's action time against
+# QueueCallerAbandon). Races of a few ms (an abandon against an agent's hang-up) need both.
+DRIVER_LAG_S = 0.0035
 
 
 @dataclass(slots=True)
 class Rehearsal:
     events: list[AmiEvent] = field(default_factory=list)
     queue_log: list[str] = field(default_factory=list)
+
+
+def _ring_counter(late: Mapping[str, Collection[int]]) -> Callable[[str], bool]:
+    rung: dict[str, int] = {}
+
+    def lags(interface: str) -> bool:
+        device = interface.removesuffix("/n")
+        rung[device] = rung.get(device, 0) + 1
+        return rung[device] in late.get(device, ())
+
+    return lags
+
+
+def late_device_states(events: Iterable[tuple[str, Mapping[str, str]]]) -> dict[str, set[int]]:
+    """The rings of Local members whose device state stayed NOT_INUSE while they rang: the
+    DeviceStateChange that follows the ``;1`` channel's Ringing says NOT_INUSE, not INUSE."""
+    late: dict[str, set[int]] = {}
+    rung: dict[str, int] = {}
+    ringing: set[str] = set()  # devices rung, until their next DeviceStateChange
+    for name, h in events:
+        if name == "Newstate" and h.get("ChannelStateDesc") == "Ringing":
+            channel = h.get("Channel", "")
+            if channel.startswith("Local/") and channel.endswith(";1"):
+                device = channel.rsplit("-", 1)[0]
+                rung[device] = rung.get(device, 0) + 1
+                ringing.add(device)
+        elif name == "DeviceStateChange" and (device := h.get("Device", "")) in ringing:
+            ringing.discard(device)
+            if h.get("State") != "INUSE":
+                late.setdefault(device, set()).add(rung[device])
+    return late
 
 
 def _variables(call: dict[str, Any]) -> str:
@@ -46,9 +81,20 @@ def _variables(call: dict[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in pairs)
 
 
-def rehearse(expected: dict[str, Any], pbx: Pbx | None = None, *, tail_s: float = 5.0) -> Rehearsal:
+def rehearse(
+    expected: dict[str, Any],
+    pbx: Pbx | None = None,
+    *,
+    tail_s: float = 5.0,
+    late_rings: Mapping[str, Collection[int]] | None = None,
+) -> Rehearsal:
+    """``late_rings``: for each member device (``Local/agent2@agents``), which of its rings
+    (1 = its first) reached app_queue's device state late (see ``Pbx.device_lags``); read off
+    the recording with :func:`late_device_states`: a thread race inside Asterisk, not a choice."""
     t0 = float(expected["t0_epoch"])
     pbx = pbx or Pbx(boot=t0)
+    if late_rings:
+        pbx.device_lags = _ring_counter(late_rings)
     out = Rehearsal()
     timers: list[tuple[float, int, Callable[[], None]]] = []
     seq = itertools.count()
@@ -97,12 +143,12 @@ def rehearse(expected: dict[str, Any], pbx: Pbx | None = None, *, tail_s: float 
                 continue
             uid, linked = h["Uniqueid"], h["Linkedid"]
             if e.name == "QueueCallerJoin" and call.get("patience_s") is not None:
-                at(e.at + call["patience_s"], partial(give_up, linked, uid))
+                at(e.at + call["patience_s"] + DRIVER_LAG_S, partial(give_up, linked, uid))
             elif e.name == "AgentConnect":
                 answered.add(uid)
                 after = call.get("caller_hangup_after_connect_s")
                 if after is not None:
-                    at(e.at + after, partial(hang_up, linked, ""))
+                    at(e.at + after + DRIVER_LAG_S, partial(hang_up, linked, ""))
                 transfer = call.get("transfer")
                 if transfer and transfer[0] in TRANSFER_ACTIONS:
                     kind, delay, exten = transfer
