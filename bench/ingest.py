@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from callcenter.ingest import Ingest  # noqa: E402
-from callcenter.journal import DATA, Journal, JournalRow  # noqa: E402
+from callcenter.journal import DATA, JournalRow, SqliteJournal  # noqa: E402
 
 DEFAULT_TRACE = ROOT / "tests" / "traces" / "n_mixed_load.ami.gz"
 
@@ -53,7 +53,7 @@ def ingest(raw: bytes, chunk: int) -> int:
 
 def journaled(raw: bytes, chunk: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        journal = Journal(Path(tmp) / "journal.sqlite3")
+        journal = SqliteJournal(Path(tmp) / "journal.sqlite3")
         pipeline = Ingest()
         for i in range(0, len(raw), chunk):
             data = raw[i : i + chunk]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from callcenter import __version__
 
 if TYPE_CHECKING:
-    from callcenter.config import Settings
+    from callcenter.config import JournalSettings, Settings
 
 
 def _load(path: str | None, *, need_servers: bool = False) -> Settings | None:
@@ -36,6 +36,7 @@ def _load(path: str | None, *, need_servers: bool = False) -> Settings | None:
 
 def _replay(args: argparse.Namespace) -> int:
     from callcenter.ami.trace import TraceError
+    from callcenter.journal import JournalError
     from callcenter.queues.tracker import TrackerConfig
     from callcenter.replay import format_table, replay
 
@@ -46,7 +47,7 @@ def _replay(args: argparse.Namespace) -> int:
     servicelevels = {q: s for q in tracking.queues if (s := tracking.servicelevel_for(q)) is not None}
     try:
         report = replay(args.trace, TrackerConfig.from_settings(tracking), servicelevels, args.server)
-    except TraceError as exc:
+    except (TraceError, JournalError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 2
     if args.json:
@@ -70,12 +71,20 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log.level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
+    failed: list[str] = []
     try:
         asyncio.run(run_daemon(settings))
-    except JournalError as exc:
-        logging.getLogger("callcenter").error("%s", exc)
-        return 1
-    return 0
+    except* JournalError as group:  # raised at start-up, or out of the TaskGroup by an append
+        failed = [line for line in _messages(group) if line]
+    for message in failed:
+        logging.getLogger("callcenter").error("%s", message)
+    return 1 if failed else 0
+
+
+def _messages(error: BaseException) -> list[str]:
+    if isinstance(error, BaseExceptionGroup):
+        return [line for inner in error.exceptions for line in _messages(inner)]
+    return [str(error)]
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -125,18 +134,82 @@ def _check_config(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     if settings is None:
         return 1
+    from importlib.util import find_spec
+
+    from callcenter.journal import PSYCOPG_MISSING
+
+    journal = settings.journal
+    if journal.enabled and journal.url is not None and find_spec("psycopg") is None:
+        print(f"callcenter: {args.config}: {PSYCOPG_MISSING}", file=sys.stderr)
+        return 1
     servers = ", ".join(f"{s.name} ({s.host}:{s.port})" for s in settings.ami.servers) or "none"
-    journal = settings.journal.path if settings.journal.enabled else "off"
-    print(f"{args.config}: OK — AMI servers: {servers}; journal: {journal}")
+    print(f"{args.config}: OK — AMI servers: {servers}; journal: {journal.where}")
     return 0
+
+
+def _journal_copy(args: argparse.Namespace) -> int:
+    import time
+
+    from callcenter.journal import JournalError, copy_journal, journal_settings, open_journal
+
+    try:
+        source_settings, target_settings = journal_settings(args.source), journal_settings(args.target)
+        if _same_journal(source_settings, target_settings):
+            raise JournalError(f"{args.source}: source and target are the same journal")
+        source = open_journal(source_settings, create=False)
+    except JournalError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 2
+    try:
+        target = open_journal(target_settings)
+        try:
+            held = target.servers()
+            if held and not args.append:
+                print(
+                    f"callcenter: {target.target}: already holds a journal (servers {', '.join(held)}); "
+                    "copy into an empty one, or add --append to add these rows after its own",
+                    file=sys.stderr,
+                )
+                return 2
+            started = time.monotonic()
+            counts = copy_journal(source, target, batch=args.batch)
+            seconds = time.monotonic() - started
+        finally:
+            target.close()
+    except JournalError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        source.close()
+    for server, count in counts.items():
+        print(f"{server}: {count} rows")
+    total = sum(counts.values())
+    print(f"copied {total} rows from {source.target} to {target.target} in {seconds:.1f} s")
+    return 0
+
+
+def _same_journal(a: JournalSettings, b: JournalSettings) -> bool:
+    from pathlib import Path
+
+    if a.url is not None or b.url is not None:
+        return a.url == b.url
+    return Path(a.path).resolve() == Path(b.path).resolve()
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcenter", description="Call-center platform for Asterisk.")
     parser.add_argument("--version", action="version", version=f"callcenter {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("replay", help="replay a recorded AMI stream (.ami or .jsonl, optionally .gz)")
-    p.add_argument("trace")
+    p = sub.add_parser(
+        "replay", help="replay a recorded AMI stream (.ami or .jsonl, optionally .gz) or a journal"
+    )
+    p.add_argument("trace", help="a trace file, a journal .sqlite3, or a journal's postgresql:// URL")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--pretty", action="store_true", help="indent the JSON")
     p.add_argument("--config", help="YAML config (service levels, short-abandon threshold)")
@@ -166,6 +239,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-config", help="report every problem of a config file, with its key path")
     p.add_argument("config")
     p.set_defaults(func=_check_config)
+    p = sub.add_parser(
+        "journal-copy",
+        help="copy a journal, in order, e.g. from SQLite to PostgreSQL (stop the daemon first)",
+        description="Copy every row of a journal into another, in arrival order. SOURCE and TARGET are "
+        "each an SQLite file or a postgresql:// URL (the password from PGPASSWORD or ~/.pgpass).",
+    )
+    p.add_argument("source", help="the journal to read (left unchanged)")
+    p.add_argument("target", help="the journal to write; created if missing, must be empty unless --append")
+    p.add_argument("--append", action="store_true", help="add the rows after those the target holds")
+    p.add_argument("--batch", type=_positive_int, default=5000, help="rows per transaction (default 5000)")
+    p.set_defaults(func=_journal_copy)
     return parser
 
 

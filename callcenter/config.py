@@ -10,7 +10,8 @@ Rules:
 - Nothing is silently ignored or guessed: unknown keys (typos), keys given twice, strings where numbers
   belong and `1` where `true` belongs are all reported. (Integers are accepted for durations, and a
   bare YAML `events: on`, which YAML reads as true, means Asterisk's "on".)
-- Only the standard library and PyYAML are imported here; no IO except `load_settings`.
+- Only the standard library, PyYAML and `callcenter.pgurl` (pure) are imported here; no IO except
+  `load_settings`. Whether psycopg is installed is the journal's concern, checked when it opens.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeGuard, TypeVar
 
 import yaml
+
+from callcenter.pgurl import is_postgres_url, looks_like_url, redact
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -95,8 +98,18 @@ class TrackingSettings:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JournalSettings:
+    """An SQLite file at `path` (the default), or a PostgreSQL database when `url` is set."""
+
     enabled: bool = True
     path: str = "data/journal.sqlite3"
+    url: str | None = field(default=None, repr=False)  # may carry a password; `where` shows it redacted
+
+    @property
+    def where(self) -> str:
+        """Where the journal is, for logs and check-config (never a password)."""
+        if not self.enabled:
+            return "off"
+        return f"PostgreSQL {redact(self.url)}" if self.url else f"SQLite {self.path}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -438,13 +451,24 @@ def _tracking(raw: object, problems: list[str]) -> TrackingSettings:
     )
 
 
+def _postgres_url(value: object) -> str:
+    url = _text()(value)
+    if not is_postgres_url(url):
+        hint = "" if looks_like_url(url) else " (an SQLite file goes in journal.path)"
+        raise _Invalid(f"expected a postgresql:// or postgres:// URL{hint}, got {_show(redact(url))}")
+    return url
+
+
 def _journal(raw: object, base_dir: Path | None, problems: list[str]) -> JournalSettings:
     section = _Section(raw, "journal", _fields(JournalSettings), problems)
     d = JournalSettings()
     path = section.get("path", d.path, _text())
     if base_dir is not None:
         path = str(base_dir / path)  # an absolute `path` stays as it is
-    return JournalSettings(enabled=section.get("enabled", d.enabled, _boolean), path=path)
+    url = section.get("url", None, _optional(_postgres_url))  # an empty `url:` means SQLite
+    if url is not None and "path" in section.values:
+        problems.append("journal: expected journal.path (SQLite) or journal.url (PostgreSQL), got both")
+    return JournalSettings(enabled=section.get("enabled", d.enabled, _boolean), path=path, url=url)
 
 
 def _log(raw: object, problems: list[str]) -> LogSettings:

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame
-from callcenter.ami.link import AmiError, AuthenticationFailed, ServerAddress
+from callcenter.ami.link import AmiError, AuthenticationFailed, ListenerStopped, ServerAddress
 from callcenter.ami.translate import wanted
 from callcenter.config import AmiServer, Settings
 from callcenter.ingest import Ingest
-from callcenter.journal import DATA, LINK, Journal, JournalRow
+from callcenter.journal import DATA, LINK, JournalError, JournalRow, JournalStore, open_journal
 from callcenter.metrics.figures import DEFAULT_SERVICELEVEL_S, QueueFigures
 from callcenter.queues import changes as ch
 from callcenter.queues.tracker import TrackerConfig
@@ -69,7 +69,7 @@ class Totals:
 class PbxLink:
     """One Asterisk: journal first, then state; the AMI client's listener."""
 
-    def __init__(self, server: AmiServer, settings: Settings, journal: Journal | None) -> None:
+    def __init__(self, server: AmiServer, settings: Settings, journal: JournalStore | None) -> None:
         self.server = server
         self.journal = journal
         self.ingest = Ingest(config=TrackerConfig.from_settings(settings.tracking))
@@ -96,17 +96,25 @@ class PbxLink:
 
     # -- the AMI client's listener -------------------------------------------------------------
 
+    async def _journal(self, row: JournalRow) -> None:
+        """Committed before it changes any state; if it cannot be, the link stops (and the
+        daemon with it): tracking on without the journal would lose the crash guarantee."""
+        if self.journal is None:
+            return
+        try:
+            await self.journal.append_async([row])
+        except JournalError as exc:
+            raise ListenerStopped(exc) from exc
+
     async def link_up(self, server: str, banner: Banner, at: float) -> None:
         log.info("%s: AMI link up (%s), resynchronising", server, banner.text)
-        if self.journal is not None:
-            await self.journal.append_async([JournalRow(server, at, LINK, banner.text.encode())])
+        await self._journal(JournalRow(server, at, LINK, banner.text.encode()))
         self._sink(self.ingest.link(banner.text, at))
         self.up_since = at
         self.resync_wanted.set()
 
     async def received(self, server: str, chunk: bytes, frames: list[Frame], at: float) -> None:
-        if self.journal is not None:
-            await self.journal.append_async([JournalRow(server, at, DATA, chunk)])
+        await self._journal(JournalRow(server, at, DATA, chunk))
         self._sink(self.ingest.frames(frames, at))
 
     async def link_down(self, server: str, reason: str, at: float) -> None:
@@ -168,7 +176,7 @@ class PbxLink:
 class Daemon:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.journal = Journal(settings.journal.path) if settings.journal.enabled else None
+        self.journal = open_journal(settings.journal) if settings.journal.enabled else None
         self.links = [PbxLink(server, settings, self.journal) for server in settings.ami.servers]
         self._stopping = asyncio.Event()
 
@@ -201,7 +209,7 @@ class Daemon:
         rows = self.recover()
         log.info(
             "journal: %s (%d rows replayed in %.2f s)",
-            self.journal.path if self.journal else "off",
+            self.settings.journal.where,
             rows,
             time.monotonic() - started,
         )

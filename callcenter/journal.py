@@ -6,6 +6,10 @@ twice. Rows are the chunks as read from the socket, with the receive time stampe
 plus a ``link`` row (the banner) where each AMI connection starts, so the decoder is reset where
 the live one was.
 
+Two stores keep it, with one shape (:class:`JournalStore`) and one factory (:func:`open_journal`):
+SQLite here, the default (embedded, nothing to set up), and PostgreSQL for larger sites
+(:mod:`callcenter.journal_pg`, imported only when chosen: psycopg is an optional extra).
+
 SQLite in WAL mode with ``synchronous=NORMAL``: a commit survives the process being killed
 (not a power cut, which would need FULL at several times the cost). Writes happen in a worker
 thread so the event loop never waits on the disk.
@@ -19,6 +23,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
+
+from callcenter.config import ConfigError, JournalSettings, parse_settings
+from callcenter.pgurl import looks_like_url, redact
 
 DATA = 0
 LINK = 1
@@ -43,10 +51,93 @@ class JournalRow:
 
 
 class JournalError(RuntimeError):
-    """The journal file cannot be opened or written (disk full, permissions, not a journal)."""
+    """The journal cannot be opened or written (disk full, permissions, database down, not a journal)."""
 
 
-class Journal:
+PSYCOPG_MISSING = (
+    "journal.url is PostgreSQL but psycopg is not installed: pip install 'callcenter[postgresql]'"
+)
+
+
+class JournalStore(Protocol):
+    """What the daemon, replay and journal-copy need of a journal, whatever keeps it."""
+
+    @property
+    def target(self) -> str:
+        """Where it is, for logs and messages; never shows a password."""
+        ...
+
+    def append(self, rows: Sequence[JournalRow]) -> None:
+        """Append rows in one transaction; returns once they are committed (JournalError if not)."""
+        ...
+
+    async def append_async(self, rows: Sequence[JournalRow]) -> None:
+        """`append` in a worker thread: the event loop never waits on the database."""
+        ...
+
+    def rows(self, server: str | None = None) -> Iterator[JournalRow]:
+        """Everything journaled, in arrival order (optionally one server's), read lazily."""
+        ...
+
+    def servers(self) -> list[str]:
+        """The servers that have rows, sorted by code point (as SQLite and PostgreSQL's "C" agree)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_journal(settings: JournalSettings, *, create: bool = True) -> JournalStore:
+    """The journal `settings` point at. `create=False` (reading one) refuses to make a new one."""
+    if settings.url is None:
+        if not create and not Path(settings.path).exists():
+            raise JournalError(f"{settings.path}: no such file")
+        return SqliteJournal(settings.path)
+    try:
+        from callcenter.journal_pg import PgJournal
+    except ImportError as exc:
+        if exc.name is not None and exc.name.split(".")[0] == "psycopg":
+            raise JournalError(PSYCOPG_MISSING) from None
+        raise
+    return PgJournal(settings.url, create=create)
+
+
+def journal_settings(target: str) -> JournalSettings:
+    """The settings of a journal named on the command line: a postgresql:// URL or an SQLite file."""
+    if not looks_like_url(target):
+        return JournalSettings(path=target)
+    try:
+        return parse_settings({"journal": {"url": target}}).journal
+    except ConfigError as exc:  # the same check, and message, as journal.url in a config file
+        raise JournalError(f"{redact(target)}: {exc.problems[0].partition(': ')[2]}") from None
+
+
+def copy_journal(source: JournalStore, target: JournalStore, batch: int = 5000) -> dict[str, int]:
+    """Append every row of `source` to `target` in arrival order, `batch` rows per transaction.
+
+    Returns the number of rows copied per server. A failure part-way leaves the batches already
+    committed in `target`: the JournalError says how many.
+    """
+    counts: dict[str, int] = {}
+    pending: list[JournalRow] = []
+    copied = 0
+    try:
+        for row in source.rows():
+            pending.append(row)
+            if len(pending) >= batch:
+                target.append(pending)
+                copied += len(pending)
+                pending = []
+            counts[row.server] = counts.get(row.server, 0) + 1
+        target.append(pending)
+    except JournalError as exc:
+        where = target.target
+        raise JournalError(f"{exc} ({copied} rows were copied before this; {where} holds them)") from exc
+    return dict(sorted(counts.items()))
+
+
+class SqliteJournal:
+    """The journal in an SQLite file (WAL): one writer connection, readers of their own."""
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
@@ -78,6 +169,10 @@ class Journal:
 
     async def append_async(self, rows: Sequence[JournalRow]) -> None:
         await asyncio.to_thread(self.append, rows)
+
+    @property
+    def target(self) -> str:
+        return str(self.path)
 
     def rows(self, server: str | None = None) -> Iterator[JournalRow]:
         """Everything journaled, in arrival order (optionally one server's)."""

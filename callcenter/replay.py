@@ -8,22 +8,26 @@ from typing import Any
 
 from callcenter.ami.trace import TraceError, read_chunks
 from callcenter.ingest import Ingest
-from callcenter.journal import LINK, Journal, JournalRow
+from callcenter.journal import LINK, JournalRow, journal_settings, open_journal
 from callcenter.metrics.figures import agent_figures, call_row, queue_figures
+from callcenter.pgurl import looks_like_url
 from callcenter.queues import changes as ch
 from callcenter.queues.model import StintRecord
 from callcenter.queues.tracker import TrackerConfig
 
 
 def is_journal(path: str | Path) -> bool:
-    return Path(path).suffix in (".sqlite3", ".sqlite", ".db")
+    """A daemon's journal (an SQLite file, or any ``scheme://`` URL: PostgreSQL) rather than a trace."""
+    return looks_like_url(str(path)) or Path(path).suffix in (".sqlite3", ".sqlite", ".db")
 
 
 def journal_rows(path: str | Path, server: str | None) -> Iterator[JournalRow]:
-    """One server's rows of a daemon's journal (the only server when there is one)."""
-    if not Path(path).exists():
-        raise TraceError(f"{path}: no such file")
-    journal = Journal(path)
+    """One server's rows of a daemon's journal (the only server when there is one).
+
+    Raises JournalError when the journal cannot be read, TraceError when it has no such server.
+    """
+    journal = open_journal(journal_settings(str(path)), create=False)
+    path = journal.target  # a URL's password never reaches a message
     try:
         servers = journal.servers()
         if server is None:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import random
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from callcenter.ami.trace import read_chunks
+from callcenter.config import JournalSettings
+from callcenter.journal import DATA, LINK, JournalRow, open_journal
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,3 +60,144 @@ def test_replay_of_a_missing_file() -> None:
 
 def test_version() -> None:
     assert cli("--version").stdout.startswith("callcenter ")
+
+
+# --- journals: PostgreSQL, journal-copy -----------------------------------------------------------
+
+TRACES = ROOT / "tests" / "traces"
+BANNER = b"Asterisk Call Manager/"
+
+
+def trace_rows(trace: str, server: str, seed: int) -> list[JournalRow]:
+    """A trace as the daemon would have journaled it: a LINK row per connection, then the bytes
+    in reads of random sizes (so frames are split across rows as on a real socket)."""
+    raw = b"".join(read_chunks(TRACES / trace))
+    rng = random.Random(seed)
+    rows: list[JournalRow] = []
+    at = 1730000000.0
+    for connection in raw.split(BANNER)[1:]:
+        banner, _, rest = connection.partition(b"\r\n")
+        rows.append(JournalRow(server, at, LINK, BANNER + banner))
+        while rest:
+            size = rng.choice((1, 7, 500, 4096, 65536))
+            rows.append(JournalRow(server, at, DATA, rest[:size]))
+            rest, at = rest[size:], at + 0.001
+    return rows
+
+
+@pytest.fixture
+def sqlite_journal(tmp_path: Path) -> str:
+    """An SQLite journal of two servers, their rows interleaved as two live links would."""
+    one, two = trace_rows("o_reconnect.client.ami.gz", "pbx1", 1), trace_rows("m_transfer.ami.gz", "pbx2", 2)
+    path = str(tmp_path / "source.sqlite3")
+    journal = open_journal(JournalSettings(path=path))
+    for i in range(max(len(one), len(two))):
+        journal.append(one[i : i + 1] + two[i : i + 1])
+    journal.close()
+    return path
+
+
+def replays(journal: str) -> dict[str, str]:
+    out = {}
+    for server in ("pbx1", "pbx2"):
+        result = cli("replay", journal, "--json", "--server", server)
+        assert result.returncode == 0, result.stderr
+        out[server] = result.stdout
+    return out
+
+
+def test_journal_copy_to_postgresql_and_back_replays_the_same(
+    sqlite_journal: str, postgres_url: str, tmp_path: Path
+) -> None:
+    copied = cli("journal-copy", sqlite_journal, postgres_url, "--batch", "100")
+    assert copied.returncode == 0, copied.stderr
+    counts = copied.stdout.splitlines()[:2]
+    source = open_journal(JournalSettings(path=sqlite_journal))
+    try:
+        assert counts == [f"{s}: {sum(1 for _ in source.rows(s))} rows" for s in ("pbx1", "pbx2")]
+    finally:
+        source.close()
+    before = replays(sqlite_journal)
+    assert before == replays(postgres_url)
+    # Replaying the journal is replaying the recorded trace: the rows are the whole stream.
+    trace = cli("replay", str(TRACES / "o_reconnect.client.ami.gz"), "--json")
+    assert json.loads(before["pbx1"]) == json.loads(trace.stdout)
+    assert len(json.loads(before["pbx1"])["calls"]) > 50 and json.loads(before["pbx2"])["calls"]
+    back = str(tmp_path / "back.sqlite3")
+    assert cli("journal-copy", postgres_url, back).returncode == 0
+    assert replays(back) == before
+
+
+def test_journal_copy_refuses_a_non_empty_target_unless_told_to_append(
+    sqlite_journal: str, tmp_path: Path
+) -> None:
+    target = str(tmp_path / "target.sqlite3")
+    assert cli("journal-copy", sqlite_journal, target).returncode == 0
+    again = cli("journal-copy", sqlite_journal, target)
+    assert again.returncode == 2
+    assert "already holds a journal (servers pbx1, pbx2)" in again.stderr and "--append" in again.stderr
+    appended = cli("journal-copy", sqlite_journal, target, "--append")
+    assert appended.returncode == 0, appended.stderr
+    rows = {s: int(n) for s, n in re.findall(r"^(\w+): (\d+) rows$", appended.stdout, re.M)}
+    journal = open_journal(JournalSettings(path=target))
+    try:
+        assert {s: sum(1 for _ in journal.rows(s)) for s in journal.servers()} == {
+            s: 2 * n for s, n in rows.items()
+        }
+    finally:
+        journal.close()
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "message"),
+    [
+        ("{tmp}/missing.sqlite3", "{tmp}/t.sqlite3", "missing.sqlite3: no such file"),
+        ("{tmp}/s.sqlite3", "{tmp}/../{tmp.name}/s.sqlite3", "source and target are the same journal"),
+        ("{tmp}/s.sqlite3", "mysql://cc:hunter2@db/x", "expected a postgresql:// or postgres:// URL"),
+        ("postgresql://cc:hunter2@127.0.0.1:1/x", "{tmp}/t.sqlite3", "cc:***@127.0.0.1:1/x: cannot open"),
+    ],
+)
+def test_journal_copy_errors(tmp_path: Path, source: str, target: str, message: str) -> None:
+    open_journal(JournalSettings(path=str(tmp_path / "s.sqlite3"))).close()
+    result = cli("journal-copy", source.format(tmp=tmp_path), target.format(tmp=tmp_path))
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "hunter2" not in result.stderr and not (tmp_path / "t.sqlite3").exists()
+
+
+def test_replay_of_an_unreachable_postgresql_journal() -> None:
+    result = cli("replay", "postgresql://cc:hunter2@127.0.0.1:1/callcenter")
+    assert result.returncode == 2
+    assert "postgresql://cc:***@127.0.0.1:1/callcenter: cannot open the journal" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_check_config_shows_a_postgresql_journal_without_its_password(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("journal:\n  url: postgresql://cc:hunter2@db.example.org:5433/callcenter\n")
+    result = cli("check-config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "journal: PostgreSQL postgresql://cc:***@db.example.org:5433/callcenter" in result.stdout
+    assert "hunter2" not in result.stdout
+
+
+WITHOUT_PSYCOPG = (
+    "import sys; sys.modules['psycopg'] = None; from callcenter.cli import main; sys.exit(main())"
+)
+
+
+def test_without_psycopg_sqlite_works_and_postgresql_says_what_to_install(tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-c", WITHOUT_PSYCOPG, *args]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+    sqlite = run("check-config", str(ROOT / "config" / "callcenter.example.yaml"))
+    assert sqlite.returncode == 0, sqlite.stderr
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "ami: {servers: [{name: pbx1, username: u, secret: s}]}\njournal: {url: 'postgresql://cc@db/cc'}\n"
+    )
+    wanted = "journal.url is PostgreSQL but psycopg is not installed: pip install 'callcenter[postgresql]'"
+    checked = run("check-config", str(config))
+    assert checked.returncode == 1 and wanted in checked.stderr
+    started = run("run", "--config", str(config))
+    assert started.returncode == 1 and wanted in started.stderr and "Traceback" not in started.stderr

@@ -69,8 +69,8 @@ def test_example_loads_with_the_documented_defaults() -> None:
     assert settings.tracking.short_abandon_s == 5.0
     assert settings.tracking.default_servicelevel_s == 20
     assert dict(settings.tracking.queues) == {
-        "support": QueueSettings(servicelevel_s=20, wrapup_s=2),
-        "support-l2": QueueSettings(servicelevel_s=30, wrapup_s=2),
+        "support": QueueSettings(servicelevel_s=20, wrapup_s=15),
+        "support-l2": QueueSettings(servicelevel_s=30, wrapup_s=30),
     }
     assert settings.journal == JournalSettings(
         enabled=True, path=str(EXAMPLE.parent / "data/journal.sqlite3")
@@ -336,7 +336,7 @@ def test_unknown_key_is_reported_with_the_allowed_keys() -> None:
     [
         ({"logging": {}}, "logging: unknown key (expected one of: ami, tracking, journal, log)"),
         ({"ami": {"server": []}}, "ami.server: unknown key (expected one of: servers)"),
-        ({"journal": {"file": "x"}}, "journal.file: unknown key (expected one of: enabled, path)"),
+        ({"journal": {"file": "x"}}, "journal.file: unknown key (expected one of: enabled, path, url)"),
         (
             {"tracking": {"queues": {"q": {"service_level": 20}}}},
             "tracking.queues.q.service_level: unknown key (expected one of: servicelevel_s, wrapup_s)",
@@ -528,6 +528,70 @@ def test_relative_config_path_gives_an_absolute_journal_path(
     write(tmp_path, "journal: {path: j.sqlite3}\n")
     monkeypatch.chdir(tmp_path)
     assert load_settings("callcenter.yaml").journal.path == str(tmp_path / "j.sqlite3")
+
+
+# --- journal url (PostgreSQL) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://callcenter@db.example.org:5432/callcenter",
+        "postgres://db/cc?sslmode=require",
+        "postgresql:///callcenter",  # libpq's defaults: the local socket, the login user
+        "postgresql://h1:5432,h2:5433/cc?target_session_attrs=read-write",
+    ],
+)
+def test_a_postgresql_url_is_read_as_written(url: str, tmp_path: Path) -> None:
+    journal = parse_settings({"journal": {"url": url}}, base_dir=tmp_path).journal
+    assert journal.url == url
+    assert journal.path == str(tmp_path / "data" / "journal.sqlite3")  # unused, as the default
+    assert journal.where == f"PostgreSQL {url}"
+
+
+def test_an_empty_url_means_the_sqlite_path(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "journal:\n  path: j.sqlite3\n  url:\n"))
+    assert settings.journal == JournalSettings(path=str(tmp_path / "j.sqlite3"), url=None)
+    assert settings.journal.where == f"SQLite {tmp_path / 'j.sqlite3'}"
+    assert JournalSettings(enabled=False, url="postgresql://db/cc").where == "off"
+
+
+@pytest.mark.parametrize(
+    ("journal", "problem"),
+    [
+        (
+            {"url": "mysql://cc@db/callcenter"},
+            "journal.url: expected a postgresql:// or postgres:// URL, got 'mysql://cc@db/callcenter'",
+        ),
+        (
+            {"url": "PostgreSQL://db/cc"},  # libpq matches the scheme case-sensitively
+            "journal.url: expected a postgresql:// or postgres:// URL, got 'PostgreSQL://db/cc'",
+        ),
+        (
+            {"url": "data/journal.sqlite3"},
+            "journal.url: expected a postgresql:// or postgres:// URL (an SQLite file goes in journal.path), "
+            "got 'data/journal.sqlite3'",
+        ),
+        ({"url": ""}, "journal.url: expected a non-empty string, got an empty string"),
+        ({"url": 5432}, "journal.url: expected a non-empty string (quote it in YAML), got 5432"),
+        (
+            {"path": "j.sqlite3", "url": "postgresql://db/cc"},
+            "journal: expected journal.path (SQLite) or journal.url (PostgreSQL), got both",
+        ),
+    ],
+)
+def test_journal_url_problems(journal: dict[str, object], problem: str) -> None:
+    assert problems_of({"journal": journal}) == (problem,)
+
+
+def test_a_password_in_the_url_is_never_shown() -> None:
+    problems = problems_of({"journal": {"url": "mysql://cc:hunter2@db/x?password=hunter2"}})
+    assert problems == (
+        "journal.url: expected a postgresql:// or postgres:// URL, got 'mysql://cc:***@db/x?password=***'",
+    )
+    journal = parse_settings({"journal": {"url": "postgresql://cc:hunter2@db/x?password=hunter2"}}).journal
+    assert journal.where == "PostgreSQL postgresql://cc:***@db/x?password=***"
+    assert "hunter2" not in repr(journal) and "hunter2" not in repr(Settings(journal=journal))
 
 
 # --- robustness ------------------------------------------------------------------------------------

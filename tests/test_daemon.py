@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 
+import pytest
+
+from callcenter.config import JournalSettings
+from callcenter.journal import journal_settings, open_journal
 from callcenter.replay import replay
 from tests.asterisk_truth import stints, stream
 from tests.playback import Playback
@@ -16,7 +19,18 @@ from tests.playback import Playback
 STINT = re.compile(r"pbx1: stint (\S+) (\S+) (\S+) ")
 
 
-def _config(tmp_path: Path, port: int) -> Path:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the daemon journals: what `journal-copy` and `replay` take (a file or a URL)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "journal.sqlite3")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def _config(tmp_path: Path, port: int, journal: str | None = None) -> Path:
+    settings = journal_settings(journal or str(tmp_path / "journal.sqlite3"))
+    where = f"url: '{settings.url}'" if settings.url else f"path: {settings.path}"
     path = tmp_path / "callcenter.yaml"
     path.write_text(
         f"""
@@ -30,7 +44,7 @@ ami:
       reconnect_min_s: 0.1
       reconnect_max_s: 0.5
 journal:
-  path: journal.sqlite3
+  {where}
 log:
   level: info
   figures_interval_s: 0.5
@@ -63,19 +77,19 @@ async def _lines_until(proc: asyncio.subprocess.Process, stints_wanted: int, log
         seen += bool(STINT.search(line))
 
 
-def _journal_bytes(path: Path) -> int:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def _journal_bytes(settings: JournalSettings) -> int:
+    store = open_journal(settings, create=False)
     try:
-        return int(db.execute("SELECT coalesce(sum(length(data)), 0) FROM ami_journal").fetchone()[0])
+        return sum(len(row.data) for row in store.rows())
     finally:
-        db.close()
+        store.close()
 
 
-async def _settled(path: Path) -> None:
+async def _settled(journal: str) -> None:
     last = -1
     for _ in range(100):
         await asyncio.sleep(0.3)
-        now = _journal_bytes(path)
+        now = _journal_bytes(journal_settings(journal))
         if now == last:
             return
         last = now
@@ -86,10 +100,10 @@ def _logged(lines: list[str]) -> list[tuple[str, str, str]]:
     return [m.groups() for line in lines if (m := STINT.search(line))]  # type: ignore[misc]
 
 
-async def test_sigkill_restart_loses_nothing_and_counts_nothing_twice(tmp_path: Path) -> None:
+async def test_sigkill_restart_loses_nothing_and_counts_nothing_twice(tmp_path: Path, journal: str) -> None:
     truth = stints("o_reconnect")
     async with Playback(stream("o_reconnect.client"), batch=30, pause_s=0.01) as pbx:
-        config = _config(tmp_path, pbx.port)
+        config = _config(tmp_path, pbx.port, journal)
         first_log: list[str] = []
         first = await _start(config)
         await _lines_until(first, 12, first_log)
@@ -101,13 +115,14 @@ async def test_sigkill_restart_loses_nothing_and_counts_nothing_twice(tmp_path: 
         second = await _start(config)
         await _lines_until(second, 1, second_log)
         await asyncio.wait_for(pbx.finished.wait(), 60)
-        await _settled(tmp_path / "journal.sqlite3")
+        await _settled(journal)
         second.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(second.communicate(), 20)
         second_log += err.decode().splitlines(True)
     assert second.returncode == 0, "".join(second_log[-20:])
     text = "".join(second_log)
     assert "recovered from the journal" in text and "resynchronised" in text and "stopping" in text
+    assert f"journal: {journal_settings(journal).where} (" in text
     assert re.search(r"pbx1 \(up\): \[support: waiting=\d+ longest=\d+s", text)
 
     before_kill = _logged(first_log)
@@ -116,7 +131,7 @@ async def test_sigkill_restart_loses_nothing_and_counts_nothing_twice(tmp_path: 
     keys = [(cid, queue) for cid, queue, _ in logged]
     assert len(keys) == len(set(keys)), "a stint was reported twice"
 
-    report = replay(tmp_path / "journal.sqlite3")
+    report = replay(journal)
     final = {(c["id"], c["queue"]): c["outcome"] for c in report["calls"]}
     assert len(final) == len(report["calls"])
     # Nothing the first daemon reported is lost or changed by the crash.

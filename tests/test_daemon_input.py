@@ -12,6 +12,7 @@ import pytest
 
 from callcenter.config import parse_settings
 from callcenter.daemon import Daemon
+from callcenter.journal import JournalError
 from callcenter.replay import replay
 from tests.fakeami import FakeAmi, event
 
@@ -30,20 +31,26 @@ async def _until(predicate: object, timeout: float = 5.0) -> None:
     raise AssertionError("condition not reached")
 
 
+async def _start(ami: FakeAmi, tmp_path: Path) -> tuple[Daemon, asyncio.Task[None]]:
+    """A daemon journaling to tmp_path, logged in to the fake Asterisk."""
+    settings = parse_settings({
+        "ami": {"servers": [{"name": "pbx1", "port": ami.port, "username": "lab", "secret": "labsecret",
+                             "auth": "plain"}]},
+        "journal": {"path": str(tmp_path / "journal.sqlite3")},
+    })  # fmt: skip
+    daemon = Daemon(settings)
+    running = asyncio.create_task(daemon.run(), name="daemon")
+    await daemon.links[0].client.wait_up(5)
+    return daemon, running
+
+
 async def test_malformed_frames_are_anomalies_and_tracking_goes_on(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="callcenter")
     async with FakeAmi() as ami:
-        settings = parse_settings({
-            "ami": {"servers": [{"name": "pbx1", "port": ami.port, "username": "lab", "secret": "labsecret",
-                                 "auth": "plain"}]},
-            "journal": {"path": str(tmp_path / "journal.sqlite3")},
-        })  # fmt: skip
-        daemon = Daemon(settings)
-        running = asyncio.create_task(daemon.run(), name="daemon")
+        daemon, running = await _start(ami, tmp_path)
         link = daemon.links[0]
-        await link.client.wait_up(5)
         await ami.push(b"this is not AMI\r\nat all\r\n\r\n")
         await ami.push(event("QueueCallerJoin", ("Queue", "support")))  # no Uniqueid
         await ami.push(event("AgentConnect", ("Uniqueid", "9.9"), ("Queue", "q"), ("MemberName", "A"),
@@ -116,3 +123,30 @@ async def test_two_asterisks_at_once_each_tracked_apart(tmp_path: Path) -> None:
         daemon.stop()
         await asyncio.wait_for(running, 5)
     assert replay(tmp_path / "j.sqlite3", server="south")["calls"][0]["queue"] == "sales"
+
+
+async def test_a_journal_that_fails_mid_run_stops_the_daemon_with_one_clear_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tracking on without the journal would break its promise (nothing received is lost), so a
+    failed append stops the daemon: one error line naming the journal, no traceback, no "bug"."""
+    caplog.set_level(logging.INFO, logger="callcenter")
+    async with FakeAmi() as ami:
+        daemon, running = await _start(ami, tmp_path)
+        link = daemon.links[0]
+        journal = daemon.journal
+        assert journal is not None
+
+        def disk_full(rows: object) -> None:
+            raise JournalError(f"{tmp_path / 'journal.sqlite3'}: cannot append: database or disk is full")
+
+        journal.append = disk_full  # type: ignore[method-assign]
+        await ami.push(JOIN)
+        with pytest.raises(BaseExceptionGroup) as stopped:
+            await asyncio.wait_for(running, 5)
+    assert stopped.group_contains(JournalError, match="disk is full")
+    assert "1000.1" not in link.ingest.tracker.stints  # not tracked: it could not be journaled
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    full = f"{tmp_path / 'journal.sqlite3'}: cannot append: database or disk is full"
+    assert [r.getMessage() for r in errors] == [f"AMI pbx1: {full}; stopping this link"]
+    assert errors[0].exc_info is None

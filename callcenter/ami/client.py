@@ -28,7 +28,8 @@ they rule out):
    ``Listener.received`` is not counted: the Pong may be waiting, unread, in our socket buffer.
 7. A listener exception is a bug in the daemon, not a network problem: it is logged with its
    traceback and propagates out of run() unchanged, after the socket is closed and pending
-   actions are failed (link_down is not called).
+   actions are failed (link_down is not called). A listener that stops for a reason of its own
+   raises ``ListenerStopped(reason)``: the same, logged as one error line, and run() raises reason.
 8. Reconnect with capped exponential backoff and jitter (:func:`~callcenter.ami.link.reconnect_delay`),
    reset by a successful login.
 """
@@ -55,6 +56,7 @@ from callcenter.ami.link import (
     ConnectionLost,
     LinkState,
     Listener,
+    ListenerStopped,
     ServerAddress,
     reconnect_delay,
 )
@@ -390,6 +392,9 @@ class AmiClient:
     async def _notify(self, callback: str, call: Callable[[], Awaitable[None]]) -> None:
         try:
             await call()
+        except ListenerStopped as stop:
+            log.error("AMI %s: %s; stopping this link", self.server, stop)
+            raise _ListenerFailed(stop.reason) from stop
         except Exception as exc:
             log.exception(
                 "AMI %s: listener.%s raised; a bug on our side, stopping this link", self.server, callback

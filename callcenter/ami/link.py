@@ -92,6 +92,16 @@ class ServerAddress:
             )
 
 
+class ListenerStopped(Exception):
+    """Raised by a listener that cannot go on for a reason outside the link (say, its journal
+    cannot be written). The link stops and its ``run()`` raises ``reason``; logged as an error,
+    not as a bug of ours."""
+
+    def __init__(self, reason: Exception) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
+
+
 class Listener(Protocol):
     """Where a link's traffic goes. Each call is awaited before the client reads on.
 

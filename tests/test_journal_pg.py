@@ -1,0 +1,193 @@
+"""The journal's contract, on SQLite and on the machine's real PostgreSQL alike.
+
+Both stores must give back exactly the bytes appended (NULs, invalid UTF-8, a megabyte chunk),
+in arrival order across servers, committed when ``append`` returns. PostgreSQL's own rules
+(reconnect, errors naming the target without its password, psycopg optional) follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from callcenter.config import JournalSettings
+from callcenter.journal import (
+    DATA,
+    LINK,
+    PSYCOPG_MISSING,
+    JournalError,
+    JournalRow,
+    JournalStore,
+    copy_journal,
+    journal_settings,
+    open_journal,
+)
+
+AWKWARD = [
+    JournalRow("pbx1", 1730000000.123456, LINK, b"Asterisk Call Manager/11.0.0"),
+    JournalRow("pbx1", 1730000000.5, DATA, b"\x00"),
+    JournalRow("pbx1", 1730000001.0, DATA, b"Event: X\r\nName: Jos\xe9 \xff\xfe\xc3\x28\r\n\r\n"),  # no UTF-8
+    JournalRow("pbx1", 1730000001.25, DATA, b""),
+    JournalRow("pbx1", 1730000002.0, DATA, bytes(range(256)) * 4096),  # 1 MiB, every byte value
+    JournalRow("pbx1", 0.1 + 0.2, DATA, b"\\x00 'quoted' \"too\"\t\n\\"),  # escapes a text COPY would mangle
+]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> JournalSettings:
+    if request.param == "sqlite":
+        return JournalSettings(path=str(tmp_path / "journal.sqlite3"))
+    return JournalSettings(url=request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def journal(settings: JournalSettings) -> Iterator[JournalStore]:
+    store = open_journal(settings)
+    yield store
+    store.close()
+
+
+def test_rows_come_back_byte_for_byte(journal: JournalStore, settings: JournalSettings) -> None:
+    journal.append(AWKWARD[:3])
+    journal.append(AWKWARD[3:])
+    assert list(journal.rows()) == AWKWARD
+    assert [type(r.data) for r in journal.rows()] == [bytes] * len(AWKWARD)
+    again = open_journal(settings, create=False)  # another connection: what append returned is committed
+    try:
+        assert list(again.rows()) == AWKWARD
+    finally:
+        again.close()
+
+
+def test_arrival_order_across_servers(journal: JournalStore) -> None:
+    appended: list[JournalRow] = []
+    for i in range(60):
+        server = ("pbx2", "pbx1", "PBX.b", "pbx-1")[i % 4 if i % 7 else 1]
+        rows = [JournalRow(server, 1000.0 - i, DATA, f"{i}.{k}".encode()) for k in range(i % 3 + 1)]
+        journal.append(rows)  # one row or several per transaction, times deliberately decreasing
+        appended += rows
+    journal.append([])
+    assert list(journal.rows()) == appended
+    assert list(journal.rows("pbx1")) == [r for r in appended if r.server == "pbx1"]
+    assert list(journal.rows("nobody")) == []
+    assert journal.servers() == ["PBX.b", "pbx-1", "pbx1", "pbx2"]  # code-point order on both stores
+
+
+async def test_append_async_runs_off_the_event_loop(journal: JournalStore) -> None:
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    for i in range(20):
+        await journal.append_async([JournalRow("pbx1", float(i), DATA, bytes(200_000))])
+    task.cancel()
+    assert [r.received_at for r in journal.rows()] == [float(i) for i in range(20)]
+    assert ticks > 20  # the loop went on while each commit ran in its worker thread
+
+
+def test_an_empty_journal(journal: JournalStore) -> None:
+    assert journal.servers() == [] and list(journal.rows()) == []
+
+
+def test_copy_keeps_order_and_counts_per_server(tmp_path: Path, postgres_url: str) -> None:
+    source = open_journal(JournalSettings(path=str(tmp_path / "source.sqlite3")))
+    rows = [JournalRow(f"pbx{i % 3}", float(i), DATA, bytes([i % 256]) * (i % 5)) for i in range(1234)]
+    source.append(rows)
+    target = open_journal(JournalSettings(url=postgres_url))
+    try:
+        assert copy_journal(source, target, batch=100) == {"pbx0": 412, "pbx1": 411, "pbx2": 411}
+        assert list(target.rows()) == rows
+    finally:
+        source.close()
+        target.close()
+
+
+# --- PostgreSQL's own rules --------------------------------------------------------------------
+
+
+def test_a_connection_cut_between_appends_is_reopened(postgres_url: str) -> None:
+    import psycopg
+
+    from callcenter.journal_pg import PgJournal
+
+    journal = PgJournal(postgres_url)
+    try:
+        journal.append([JournalRow("pbx1", 1.0, DATA, b"before")])
+        with psycopg.connect(postgres_url, autocommit=True) as admin:  # as a PostgreSQL restart would
+            admin.execute("SELECT pg_terminate_backend(%s)", (journal._db.info.backend_pid,))
+        journal.append([JournalRow("pbx1", 2.0, DATA, b"after")])
+        assert [r.data for r in journal.rows()] == [b"before", b"after"]  # nothing lost, nothing twice
+    finally:
+        journal.close()
+
+
+def test_a_table_of_another_shape_is_refused(postgres_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        db.execute("CREATE TABLE ami_journal (id serial, line text)")
+    with pytest.raises(JournalError, match=r"cannot open the journal: .*column \"server\" does not exist"):
+        open_journal(JournalSettings(url=postgres_url))
+
+
+def test_servers_sort_by_code_point_whatever_the_database_collation(postgres_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as db:  # as in a database made with en_US.UTF-8
+        db.execute(
+            'CREATE TABLE ami_journal (seq BIGSERIAL PRIMARY KEY, server TEXT COLLATE "und-x-icu" NOT NULL, '
+            "received_at DOUBLE PRECISION NOT NULL, kind SMALLINT NOT NULL, data BYTEA NOT NULL)"
+        )
+    journal = open_journal(JournalSettings(url=postgres_url))
+    try:
+        journal.append([JournalRow(name, 1.0, DATA, b"") for name in ("pbxa", "pbx-2", "pbxB", "PBX1")])
+        assert journal.servers() == ["PBX1", "pbx-2", "pbxB", "pbxa"]  # SQLite's BINARY order; ICU: a < B
+    finally:
+        journal.close()
+
+
+def test_reading_refuses_a_database_without_a_journal(postgres_url: str) -> None:
+    with pytest.raises(JournalError, match="no ami_journal table here"):
+        open_journal(JournalSettings(url=postgres_url), create=False)
+
+
+def test_errors_name_the_target_but_never_the_password() -> None:
+    url = "postgresql://cc:hunter2@127.0.0.1:1/callcenter?password=hunter2&sslmode=disable"
+    with pytest.raises(JournalError) as caught:
+        open_journal(JournalSettings(url=url))  # port 1: nobody listens
+    message = str(caught.value)
+    assert message.startswith("postgresql://cc:***@127.0.0.1:1/callcenter?password=***&sslmode=disable: ")
+    assert "cannot open the journal" in message and "hunter2" not in message
+
+
+def test_a_wrong_database_is_named(postgres_server: str) -> None:
+    with pytest.raises(JournalError, match=r"/no_such_db: cannot open the journal: .*no_such_db"):
+        open_journal(JournalSettings(url=postgres_server.rsplit("/", 1)[0] + "/no_such_db"))
+
+
+def test_without_psycopg_a_postgresql_journal_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "callcenter.journal_pg", raising=False)
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now raises ImportError
+    with pytest.raises(JournalError) as caught:
+        open_journal(JournalSettings(url="postgresql://cc@db/callcenter"))
+    assert str(caught.value) == PSYCOPG_MISSING
+    assert "pip install 'callcenter[postgresql]'" in PSYCOPG_MISSING
+
+
+def test_a_command_line_target_is_a_file_or_a_postgresql_url() -> None:
+    assert journal_settings("data/j.sqlite3") == JournalSettings(path="data/j.sqlite3")
+    assert journal_settings("postgres://cc@db/x") == JournalSettings(url="postgres://cc@db/x")
+    with pytest.raises(JournalError) as caught:
+        journal_settings("mysql://cc:hunter2@db/x")
+    assert str(caught.value) == (
+        "mysql://cc:***@db/x: expected a postgresql:// or postgres:// URL, got 'mysql://cc:***@db/x'"
+    )

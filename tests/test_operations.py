@@ -1,0 +1,108 @@
+"""The operator's guide and the systemd unit: they must name things that exist.
+
+The unit is checked by systemd's own parser (``systemd-analyze verify``); every ``callcenter``
+command and every config key the guide tells an operator to use must exist, so a rename in the
+code breaks this test instead of the operator's upgrade.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import pytest
+
+from callcenter.cli import build_parser
+from callcenter.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = ROOT / "docs" / "operations.md"
+UNIT = ROOT / "dist" / "callcenter.service"
+INSTALLED = "/opt/callcenter/venv/bin/callcenter"
+
+
+def _systemd_analyze() -> str:
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true and systemd-analyze is missing (Debian package systemd)")
+        pytest.skip("systemd-analyze is not installed (Debian package systemd)")
+    return tool
+
+
+def _verify(unit_text: str, tmp_path: Path) -> str:
+    """systemd-analyze's complaints about a unit; the installed path points at this venv."""
+    here = str(Path(sys.executable).with_name("callcenter"))
+    path = tmp_path / "callcenter.service"
+    path.write_text(unit_text.replace(INSTALLED, here), encoding="utf-8")
+    done = subprocess.run(
+        [_systemd_analyze(), "verify", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    if done.returncode != 0:
+        return f"exit {done.returncode}: {done.stderr}"
+    return (done.stdout + done.stderr).strip()
+
+
+def test_the_systemd_unit_passes_systemds_own_checks(tmp_path: Path) -> None:
+    assert _verify(UNIT.read_text(encoding="utf-8"), tmp_path) == ""
+
+
+def test_a_typo_in_the_unit_is_caught(tmp_path: Path) -> None:
+    broken = UNIT.read_text(encoding="utf-8").replace("Restart=on-failure", "Restrat=on-failure")
+    assert "Unknown key" in _verify(broken, tmp_path)
+
+
+def test_the_unit_runs_the_daemon_on_the_guides_paths() -> None:
+    unit = UNIT.read_text(encoding="utf-8")
+    assert f"ExecStart={INSTALLED} run --config /etc/callcenter/callcenter.yaml" in unit
+    assert f"ExecStartPre={INSTALLED} check-config /etc/callcenter/callcenter.yaml" in unit
+    assert "StateDirectory=callcenter" in unit and "User=callcenter" in unit
+    guide = GUIDE.read_text(encoding="utf-8")
+    for path in ("/opt/callcenter/venv", "/etc/callcenter/callcenter.yaml", "/var/lib/callcenter"):
+        assert path in guide
+
+
+def _subcommands() -> set[str]:
+    parser = build_parser()
+    actions = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    return {name for a in actions for name in a.choices}  # type: ignore[attr-defined]
+
+
+def test_every_command_in_the_guide_exists() -> None:
+    # as typed: `.../bin/callcenter X`, a code line starting `callcenter X`, or `callcenter X` in backticks
+    pattern = re.compile(r"(?:bin/|^ {4,}|`)callcenter ([a-z][a-z-]+)", re.MULTILINE)
+    used = set(pattern.findall(GUIDE.read_text(encoding="utf-8")))
+    assert {"run", "check-config", "replay"} <= used
+    assert used <= _subcommands(), sorted(used - _subcommands())
+
+
+def _schema(cls: type, prefix: str = "") -> set[str]:
+    """Every key path the config accepts: `ami.servers[].port`, `tracking.queues.<name>.wrapup_s`."""
+    out: set[str] = set()
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        path, hint = prefix + f.name, hints[f.name]
+        out.add(path)
+        args = typing.get_args(hint)
+        if dataclasses.is_dataclass(hint):
+            out |= _schema(hint, path + ".")  # type: ignore[arg-type]
+        elif args and dataclasses.is_dataclass(args[0]):
+            out |= _schema(args[0], path + "[].")  # type: ignore[arg-type]
+        elif len(args) == 2 and dataclasses.is_dataclass(args[1]):
+            out |= _schema(args[1], path + ".<name>.")  # type: ignore[arg-type]
+    return out
+
+
+def test_every_config_key_in_the_guide_exists() -> None:
+    schema = _schema(Settings)
+    assert {"ami.servers[].events", "tracking.queues.<name>.wrapup_s", "journal.path"} <= schema
+    key = re.compile(r"`((?:ami|tracking|journal|log)\.[a-z_\[\].<>]+)`")
+    named = set(key.findall(GUIDE.read_text(encoding="utf-8")))
+    assert len(named) >= 5
+    assert named <= schema, sorted(named - schema)
