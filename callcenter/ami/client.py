@@ -37,17 +37,16 @@ they rule out):
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import itertools
 import logging
 import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 
-from callcenter.ami.codec import Banner, Decoder, EventFilter, Frame, Message, encode_action
+from callcenter.ami.codec import Banner, EventFilter, Frame, Message, encode_action
 from callcenter.ami.link import (
     ActionFailed,
     ActionTimeout,
@@ -60,27 +59,13 @@ from callcenter.ami.link import (
     ServerAddress,
     reconnect_delay,
 )
+from callcenter.ami.opening import READ_SIZE, Connection, open_connection
 
 log = logging.getLogger(__name__)
 
 Fields = Mapping[str, str] | Iterable[tuple[str, str]]  # pairs when a key repeats (Variable)
 
-READ_SIZE = 65536
 LOGOFF_TIMEOUT_S = 1.0
-
-
-@dataclass(eq=False, slots=True)
-class _Link:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    decoder: Decoder = field(default_factory=Decoder)
-    backlog: list[tuple[bytes, list[Frame], float]] = field(default_factory=list)  # read during login
-    dead_reason: str | None = None
-
-    async def close(self) -> None:
-        self.writer.close()
-        with contextlib.suppress(OSError):  # the peer reset a connection we are closing anyway
-            await self.writer.wait_closed()
 
 
 @dataclass(eq=False, slots=True)
@@ -115,7 +100,7 @@ class AmiClient:
         self._clock = clock
         self._state = LinkState.DISCONNECTED
         self._state_changed = asyncio.Event()
-        self._link: _Link | None = None
+        self._link: Connection | None = None
         self._pending: dict[str, _Pending] = {}
         self._prefix = f"{address.name}-{os.getpid()}"
         self._ids = itertools.count(1)  # never reset: a late response can't match a newer action
@@ -123,7 +108,7 @@ class AmiClient:
         self._stop_requested = asyncio.Event()
         self._finished = asyncio.Event()
         self._run_task: asyncio.Task[object] | None = None
-        self._open_task: asyncio.Task[tuple[_Link, Banner]] | None = None
+        self._open_task: asyncio.Task[tuple[Connection, Banner]] | None = None
         self._fatal: AuthenticationFailed | None = None
         self._busy_total = 0.0  # loop seconds spent inside Listener.received
         self._busy_since: float | None = None
@@ -242,11 +227,13 @@ class AmiClient:
             return False
         return True
 
-    async def _connect(self) -> tuple[_Link, Banner] | None:
+    async def _connect(self) -> tuple[Connection, Banner] | None:
         """Connect and log in. None if that failed (logged) or stop() interrupted it."""
         self._set_state(LinkState.CONNECTING)
         addr = self._address
-        task = asyncio.create_task(self._open(), name=f"ami-open-{self.server}")
+        logging_in = partial(self._set_state, LinkState.LOGGING_IN)
+        opening = open_connection(addr, self._keep_event, self._clock, self._next_id, logging_in)
+        task = asyncio.create_task(opening, name=f"ami-open-{self.server}")
         self._open_task = task
         try:
             return await task
@@ -270,72 +257,9 @@ class AmiClient:
         finally:
             self._open_task = None
 
-    async def _open(self) -> tuple[_Link, Banner]:
-        addr = self._address
-        async with asyncio.timeout(addr.connect_timeout_s):
-            reader, writer = await asyncio.open_connection(addr.host, addr.port)
-            link = _Link(reader, writer, Decoder(event_filter=self._keep_event))
-            try:
-                banner = await self._read_banner(link)
-                self._set_state(LinkState.LOGGING_IN)
-                await self._login(link)
-            except BaseException:
-                await link.close()
-                raise
-        return link, banner
-
-    async def _read_banner(self, link: _Link) -> Banner:
-        while True:
-            chunk = await link.reader.read(READ_SIZE)
-            at = self._clock()
-            if not chunk:
-                raise ConnectionLost("connection closed before the banner")
-            frames = link.decoder.feed(chunk)
-            if not frames:
-                continue
-            if not isinstance(frames[0], Banner):
-                raise ConnectionLost(f"expected the banner 'Asterisk Call Manager/...', got {frames[0]!r}")
-            if len(frames) > 1:  # Asterisk waits for an action, but keep whatever followed the banner
-                link.backlog.append((chunk[chunk.index(b"\n") + 1 :], frames[1:], at))
-            return frames[0]
-
-    async def _login(self, link: _Link) -> None:
-        addr = self._address
-        fields = [("Username", addr.username)]
-        if addr.auth == "md5":
-            response = await self._login_step(link, "Challenge", [("AuthType", "MD5")])
-            challenge = response.get("Challenge")
-            if not challenge:
-                raise ConnectionLost(f"expected a Challenge header in the response, got {response.items}")
-            key = hashlib.md5((challenge + addr.secret).encode()).hexdigest()
-            fields += [("AuthType", "MD5"), ("Key", key)]
-        else:
-            fields.append(("Secret", addr.secret))
-        fields.append(("Events", ",".join(addr.events)))
-        await self._login_step(link, "Login", fields)
-
-    async def _login_step(self, link: _Link, action: str, fields: list[tuple[str, str]]) -> Message:
-        """One action of the login, answered before anything else is sent; chunks go to the backlog."""
-        action_id = self._next_id()
-        link.writer.write(encode_action(action, [*fields, ("ActionID", action_id)]))
-        while True:
-            chunk = await link.reader.read(READ_SIZE)
-            at = self._clock()
-            if not chunk:
-                raise ConnectionLost(f"connection closed by Asterisk before the response to {action}")
-            frames = link.decoder.feed(chunk)
-            link.backlog.append((chunk, frames, at))
-            for frame in frames:
-                if isinstance(frame, Message) and not frame.is_event and frame.action_id in (action_id, None):
-                    if frame.name == "Error":
-                        # Asterisk then closes the connection (bad secret: "Authentication failed").
-                        text = frame.get("Message") or "(no Message header)"
-                        raise AuthenticationFailed(f"{action} as {self._address.username!r} rejected: {text}")
-                    return frame
-
     # -- serving a logged-in link -------------------------------------------------------------
 
-    async def _session(self, link: _Link, banner: Banner) -> None:
+    async def _session(self, link: Connection, banner: Banner) -> None:
         """Serve one logged-in connection until it drops; its pending actions fail when it does."""
         self._link = link
         reason = "closed by the client"  # kept if run() is cancelled or the listener fails
@@ -367,7 +291,7 @@ class AmiClient:
         (log.info if self._stopping else log.warning)("AMI %s: link down: %s", self.server, reason)
         await self._notify("link_down", lambda: self._listener.link_down(self.server, reason, self._clock()))
 
-    async def _read_loop(self, link: _Link) -> str:
+    async def _read_loop(self, link: Connection) -> str:
         while True:
             chunk = await link.reader.read(READ_SIZE)
             at = self._clock()
@@ -419,7 +343,7 @@ class AmiClient:
             if (message.get("EventList") or "").lower() == "complete":
                 future.set_result(pending.events)
 
-    async def _keepalive(self, link: _Link) -> None:
+    async def _keepalive(self, link: Connection) -> None:
         addr = self._address
         loop = asyncio.get_running_loop()
         while True:
