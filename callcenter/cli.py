@@ -64,6 +64,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from callcenter.daemon import run_daemon
     from callcenter.journal import JournalError
+    from callcenter.web.server import WebError
 
     settings = _load(args.config, need_servers=True)
     if settings is None:
@@ -75,7 +76,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(run_daemon(settings))
     except* JournalError as group:  # raised at start-up, or out of the TaskGroup by an append
-        failed = [line for line in _messages(group) if line]
+        failed += [line for line in _messages(group) if line]
+    except* WebError as group:  # raised at start-up: the port is taken, the TLS files are unusable
+        failed += [line for line in _messages(group) if line]
     for message in failed:
         logging.getLogger("callcenter").error("%s", message)
     return 1 if failed else 0
@@ -143,7 +146,7 @@ def _check_config(args: argparse.Namespace) -> int:
         print(f"callcenter: {args.config}: {PSYCOPG_MISSING}", file=sys.stderr)
         return 1
     servers = ", ".join(f"{s.name} ({s.host}:{s.port})" for s in settings.ami.servers) or "none"
-    print(f"{args.config}: OK — AMI servers: {servers}; journal: {journal.where}")
+    print(f"{args.config}: OK — AMI servers: {servers}; journal: {journal.where}; web: {settings.web.where}")
     return 0
 
 

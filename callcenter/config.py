@@ -1,8 +1,9 @@
-"""The daemon's settings: what an operator may configure, its defaults, and how a config file is checked.
+"""The daemon's settings: what an operator may configure, and its defaults, section by section.
 
-This module owns the settings types (frozen, slotted dataclasses), the validator that turns a parsed
-YAML document into them, and the one place the config file is read. Nothing else reads YAML or the
-environment for settings; the rest of the daemon receives a `Settings` value at start-up.
+This module owns the settings types (frozen, slotted dataclasses) and the validator that turns a
+parsed YAML document into them; `callcenter.config_rules` holds the generic machinery (reading
+the file, `ConfigError`, the converters, `Section`). Nothing else reads YAML or the environment
+for settings; the rest of the daemon receives a `Settings` value at start-up.
 
 Rules:
 - An operator's mistake stops start-up with a `ConfigError` listing every problem at once, each as
@@ -10,27 +11,27 @@ Rules:
 - Nothing is silently ignored or guessed: unknown keys (typos), keys given twice, strings where numbers
   belong and `1` where `true` belongs are all reported. (Integers are accepted for durations, and a
   bare YAML `events: on`, which YAML reads as true, means Asterisk's "on".)
-- Only the standard library, PyYAML and `callcenter.pgurl` (pure) are imported here; no IO except
-  `load_settings`. Whether psycopg is installed is the journal's concern, checked when it opens.
+- Secrets (`ami.servers[].secret`, `web.api_token`, a password in `journal.url`) never appear in a
+  problem, a repr or a log line.
+- Only the standard library, PyYAML and `callcenter.pgurl` (pure) are imported here. The IO is
+  `load_settings` reading the file, and checking that the TLS files named in `web` can be opened
+  (so `check-config` catches a wrong path). Whether psycopg is installed is the journal's concern,
+  checked when it opens; whether the TLS files hold a matching certificate and key, the web's.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import re
-from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, TypeGuard, TypeVar
+from typing import Literal
 
-import yaml
-
+from callcenter import config_rules as rules
+from callcenter.config_rules import ConfigError as ConfigError  # re-exported: callers catch it from here
+from callcenter.config_rules import read_yaml
 from callcenter.pgurl import is_postgres_url, looks_like_url, redact
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
 AuthMethod = Literal["md5", "plain"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -119,24 +120,46 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WebSettings:
+    """The daemon's HTTP server (health check, live figures). HTTPS when tls_cert and tls_key are set;
+    `/api/*` needs `Authorization: Bearer <api_token>` when a token is set."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8080  # 0: any free port, chosen when the daemon starts
+    tls_cert: str | None = None  # PEM files; both or neither
+    tls_key: str | None = None
+    api_token: str | None = field(default=None, repr=False)  # settings get logged; the token must not be
+
+    @property
+    def scheme(self) -> Literal["http", "https"]:
+        return "https" if self.tls_cert is not None else "http"
+
+    def url(self, port: int | None = None) -> str:
+        """The base URL, `http://127.0.0.1:8080`; `port` is the one really bound (when `port` is 0)."""
+        return f"{self._origin}:{self.port if port is None else port}"
+
+    @property
+    def _origin(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"{self.scheme}://{host}"
+
+    @property
+    def where(self) -> str:
+        """Where the web listens, for check-config (never the token)."""
+        if not self.enabled:
+            return "off"
+        where = self.url() if self.port else f"{self._origin} (a free port, chosen at start)"
+        return where + ("; /api needs the bearer token" if self.api_token else "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     journal: JournalSettings = field(default_factory=JournalSettings)
     log: LogSettings = field(default_factory=LogSettings)
-
-
-class ConfigError(Exception):
-    """The operator's configuration is unusable; `problems` holds one `<key path>: <message>` each."""
-
-    def __init__(self, problems: Iterable[str]) -> None:
-        self.problems: tuple[str, ...] = tuple(problems)
-        if not self.problems:
-            raise ValueError("ConfigError needs at least one problem")
-        super().__init__(self.problems)
-
-    def __str__(self) -> str:
-        return "\n".join(self.problems)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 def default_settings() -> Settings:
@@ -146,198 +169,16 @@ def default_settings() -> Settings:
 def load_settings(path: str | Path) -> Settings:
     """Read and validate the config file at `path`; relative paths inside it are relative to its folder."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: no such file"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: expected UTF-8 text, got byte {exc.object[exc.start]:#04x}"]) from None
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: as safe as safe_load
-    except yaml.YAMLError as exc:
-        raise ConfigError([_yaml_problem(path, exc)]) from None
-    return parse_settings(data, base_dir=path.absolute().parent)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """`yaml.safe_load`, except that a key given twice in one mapping is an error, not "last one wins"."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[tuple[str, str]] = set()
-        for key_node, _ in node.value:  # before flattening, so `<<` merges may still be overridden
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            if (key_node.tag, key_node.value) in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-                )
-            seen.add((key_node.tag, key_node.value))
-        return super().construct_mapping(node, deep)
-
-
-def _yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
-    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem_mark is None:
-        return f"{path}: invalid YAML: {exc}"
-    mark = exc.problem_mark
-    message = f"{path}:{mark.line + 1}:{mark.column + 1}: invalid YAML: {exc.problem}"
-    if exc.context and exc.context_mark is not None:
-        where = exc.context_mark
-        message += f" ({exc.context}, line {where.line + 1} column {where.column + 1})"
-    elif exc.context:
-        message += f" ({exc.context})"
-    return message
+    return parse_settings(read_yaml(path), base_dir=path.absolute().parent)
 
 
 # --- validation -------------------------------------------------------------------------------------
 
-_T = TypeVar("_T")
-_S = TypeVar("_S", bound=str)
-_ROOT = "(top level)"
-
-
-class _Invalid(Exception):
-    """Raised by a converter: the value is not acceptable; the message is "expected ..., got ..."."""
-
-
-def _show(value: object) -> str:
-    """A value as the operator wrote it in YAML."""
-    if value is None:
-        return "an empty value"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value if len(value) <= 60 else value[:57] + "...")
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return _kind(value)
-
-
-def _kind(value: object) -> str:
-    """The YAML kind of a value, without showing it (for secrets and containers)."""
-    kinds: tuple[tuple[type, str], ...] = (
-        (bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"),
-        (list, "a list"), (dict, "a mapping"), (dt.date, "a date"),
-    )  # fmt: skip
-    if value is None:
-        return "an empty value"
-    return next((name for kind, name in kinds if isinstance(value, kind)), f"a {type(value).__name__}")
-
-
-def _child(path: str, key: object) -> str:
-    name = key if isinstance(key, str) else _show(key)
-    if path == _ROOT:
-        return name
-    if isinstance(key, str) and not re.fullmatch(r"[A-Za-z0-9_-]+", key):
-        return f"{path}[{key!r}]"
-    return f"{path}.{name}"
-
-
-def _is_number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _integer(low: int, high: int) -> Callable[[object], int]:
-    def convert(value: object) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise _Invalid(f"expected an integer {low}-{high}, got {_show(value)}")
-        return value
-
-    return convert
-
-
-def _number(*, above: float | None = None, at_least: float | None = None) -> Callable[[object], float]:
-    bound = f"> {above:g}" if above is not None else f">= {at_least:g}"
-
-    def convert(value: object) -> float:
-        if not _is_number(value) or not math.isfinite(number := float(value)):
-            raise _Invalid(f"expected a number {bound}, got {_show(value)}")
-        if (above is not None and number <= above) or (at_least is not None and number < at_least):
-            raise _Invalid(f"expected a number {bound}, got {_show(value)}")
-        return number
-
-    return convert
-
-
-def _boolean(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise _Invalid(f"expected true or false, got {_show(value)}")
-    return value
-
-
-def _text(*, hidden: bool = False) -> Callable[[object], str]:
-    def convert(value: object) -> str:
-        if not isinstance(value, str) or not value:
-            got = "an empty string" if value == "" else _kind(value) if hidden else _show(value)
-            hint = " (quote it in YAML)" if _is_number(value) else ""
-            raise _Invalid(f"expected a non-empty string{hint}, got {got}")
-        return value
-
-    return convert
-
-
-def _choice(options: tuple[_S, ...]) -> Callable[[object], _S]:
-    def convert(value: object) -> _S:
-        for option in options:
-            if value == option:
-                return option
-        raise _Invalid(f"expected {', '.join(options[:-1])} or {options[-1]}, got {_show(value)}")
-
-    return convert
-
-
-def _optional(convert: Callable[[object], _T]) -> Callable[[object], _T | None]:
-    return lambda value: None if value is None else convert(value)
-
 
 def _server_name(value: object) -> str:
     if not isinstance(value, str) or not SERVER_NAME.fullmatch(value):
-        raise _Invalid(f"expected 1-40 letters, digits, '_', '.' or '-', got {_show(value)}")
+        raise rules.Invalid(f"expected 1-40 letters, digits, '_', '.' or '-', got {rules.show(value)}")
     return value
-
-
-class _Section:
-    """The keys of one config mapping, read with converters; problems are collected, not raised."""
-
-    def __init__(self, raw: object, path: str, keys: tuple[str, ...], problems: list[str]) -> None:
-        self.path, self.problems = path, problems
-        self.values: dict[str, object] = {}
-        self.bad: set[str] = set()
-        self.ok = raw is None or isinstance(raw, dict)
-        if not self.ok:
-            problems.append(f"{path}: expected a mapping, got {_show(raw)}")
-            return
-        for key, value in (raw if isinstance(raw, dict) else {}).items():
-            if key in keys:
-                self.values[key] = value
-            else:
-                problems.append(f"{_child(path, key)}: unknown key (expected one of: {', '.join(keys)})")
-
-    def problem(self, key: str, message: str) -> None:
-        self.bad.add(key)
-        self.problems.append(f"{_child(self.path, key)}: {message}")
-
-    def get(self, key: str, default: _T, convert: Callable[[object], _T]) -> _T:
-        if key not in self.values:
-            return default
-        try:
-            return convert(self.values[key])
-        except _Invalid as exc:
-            self.problem(key, str(exc))
-            return default
-
-    def require(self, key: str, convert: Callable[[object], _T]) -> _T | None:
-        if key not in self.values:
-            self.problem(key, "required")
-            return None
-        return self.get(key, None, convert)
-
-
-def _fields(cls: type[DataclassInstance]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
 
 
 def _events(value: object, path: str, problems: list[str]) -> tuple[str, ...] | None:
@@ -345,20 +186,24 @@ def _events(value: object, path: str, problems: list[str]) -> tuple[str, ...] | 
     if value == "on" or value is True:
         return ("on",)
     if not isinstance(value, list) or not value:
-        problems.append(f"{path}: expected a non-empty list of AMI event classes or 'on', got {_show(value)}")
+        problems.append(
+            f"{path}: expected a non-empty list of AMI event classes or 'on', got {rules.show(value)}"
+        )
         return None
     ok = True
     for index, item in enumerate(value):
         if item not in AMI_EVENT_CLASSES:
             ok = False
             choices = ", ".join(AMI_EVENT_CLASSES)
-            problems.append(f"{path}[{index}]: expected an AMI event class ({choices}), got {_show(item)}")
+            problems.append(
+                f"{path}[{index}]: expected an AMI event class ({choices}), got {rules.show(item)}"
+            )
     return tuple(value) if ok else None
 
 
 def _ami_server(raw: object, path: str, first_seen: dict[str, str], problems: list[str]) -> AmiServer | None:
     """One `ami.servers[i]` entry; None if it cannot be built. `first_seen` maps names to their paths."""
-    section = _Section(raw, path, _fields(AmiServer), problems)
+    section = rules.Section(raw, path, rules.field_names(AmiServer), problems)
     if not section.ok:
         return None
     d = AmiServer(name="", username="", secret="")
@@ -369,15 +214,15 @@ def _ami_server(raw: object, path: str, first_seen: dict[str, str], problems: li
         name = None
     elif name is not None:
         first_seen[name] = path
-    host = section.get("host", d.host, _text())
-    port = section.get("port", d.port, _integer(1, 65535))
-    username = section.require("username", _text())
-    secret = section.require("secret", _text(hidden=True))
-    auth = section.get("auth", d.auth, _choice(AUTH_METHODS))
+    host = section.get("host", d.host, rules.text())
+    port = section.get("port", d.port, rules.integer(1, 65535))
+    username = section.require("username", rules.text())
+    secret = section.require("secret", rules.text(hidden=True))
+    auth = section.get("auth", d.auth, rules.choice(AUTH_METHODS))
     events = d.events
     if "events" in section.values:
-        events = _events(section.values["events"], _child(path, "events"), problems) or d.events
-    positive = _number(above=0)
+        events = _events(section.values["events"], rules.child(path, "events"), problems) or d.events
+    positive = rules.number(above=0)
     server = AmiServer(
         name=name or "",
         host=host,
@@ -398,23 +243,23 @@ def _ami_server(raw: object, path: str, first_seen: dict[str, str], problems: li
     return server if name and username and secret else None
 
 
-def _check_order(section: _Section, server: AmiServer, small: str, relation: str, large: str) -> None:
+def _check_order(section: rules.Section, server: AmiServer, small: str, relation: str, large: str) -> None:
     """A rule between two keys, checked only when both values are valid on their own."""
     if section.bad & {small, large}:
         return
     low, high = getattr(server, small), getattr(server, large)
     if low > high or (relation == "<" and low == high):
-        got = _show(section.values.get(small, low))
+        got = rules.show(section.values.get(small, low))
         section.problem(small, f"expected a number {relation} {large} ({high:g}), got {got}")
 
 
 def _ami(raw: object, problems: list[str]) -> AmiSettings:
-    section = _Section(raw, "ami", _fields(AmiSettings), problems)
+    section = rules.Section(raw, "ami", rules.field_names(AmiSettings), problems)
     raw_servers = section.values.get("servers")
     if raw_servers is None:
         return AmiSettings()
     if not isinstance(raw_servers, list):
-        section.problem("servers", f"expected a list of servers, got {_show(raw_servers)}")
+        section.problem("servers", f"expected a list of servers, got {rules.show(raw_servers)}")
         return AmiSettings()
     first_seen: dict[str, str] = {}
     servers = (
@@ -424,75 +269,114 @@ def _ami(raw: object, problems: list[str]) -> AmiSettings:
 
 
 def _tracking(raw: object, problems: list[str]) -> TrackingSettings:
-    section = _Section(raw, "tracking", _fields(TrackingSettings), problems)
+    section = rules.Section(raw, "tracking", rules.field_names(TrackingSettings), problems)
     d = TrackingSettings()
-    servicelevel = _integer(0, SERVICELEVEL_MAX_S)
-    optional_servicelevel = _optional(servicelevel)
+    servicelevel = rules.integer(0, SERVICELEVEL_MAX_S)
+    optional_servicelevel = rules.optional(servicelevel)
     queues: dict[str, QueueSettings] = {}
     raw_queues = section.values.get("queues")
     if raw_queues is not None and not isinstance(raw_queues, dict):
-        section.problem("queues", f"expected a mapping of queue name to settings, got {_show(raw_queues)}")
+        section.problem(
+            "queues", f"expected a mapping of queue name to settings, got {rules.show(raw_queues)}"
+        )
     for name, raw_queue in (raw_queues if isinstance(raw_queues, dict) else {}).items():
-        path = _child("tracking.queues", name)
+        path = rules.child("tracking.queues", name)
         if not isinstance(name, str) or not name:
             # Queue "500" written unquoted is the integer 500 (and 0500 would be octal 320).
-            hint = " (quote it in YAML)" if _is_number(name) else ""
-            problems.append(f"{path}: expected a queue name as a non-empty string{hint}, got {_show(name)}")
+            hint = " (quote it in YAML)" if rules.is_number(name) else ""
+            problems.append(
+                f"{path}: expected a queue name as a non-empty string{hint}, got {rules.show(name)}"
+            )
             continue
-        queue = _Section(raw_queue, path, _fields(QueueSettings), problems)
+        queue = rules.Section(raw_queue, path, rules.field_names(QueueSettings), problems)
         queues[name] = QueueSettings(
             servicelevel_s=queue.get("servicelevel_s", None, optional_servicelevel),
-            wrapup_s=queue.get("wrapup_s", None, _optional(_integer(0, SERVICELEVEL_MAX_S))),
+            wrapup_s=queue.get("wrapup_s", None, rules.optional(rules.integer(0, SERVICELEVEL_MAX_S))),
         )
     return TrackingSettings(
-        short_abandon_s=section.get("short_abandon_s", d.short_abandon_s, _number(at_least=0)),
+        short_abandon_s=section.get("short_abandon_s", d.short_abandon_s, rules.number(at_least=0)),
         default_servicelevel_s=section.get("default_servicelevel_s", d.default_servicelevel_s, servicelevel),
         queues=queues,
     )
 
 
 def _postgres_url(value: object) -> str:
-    url = _text()(value)
+    url = rules.text()(value)
     if not is_postgres_url(url):
         hint = "" if looks_like_url(url) else " (an SQLite file goes in journal.path)"
-        raise _Invalid(f"expected a postgresql:// or postgres:// URL{hint}, got {_show(redact(url))}")
+        raise rules.Invalid(
+            f"expected a postgresql:// or postgres:// URL{hint}, got {rules.show(redact(url))}"
+        )
     return url
 
 
 def _journal(raw: object, base_dir: Path | None, problems: list[str]) -> JournalSettings:
-    section = _Section(raw, "journal", _fields(JournalSettings), problems)
+    section = rules.Section(raw, "journal", rules.field_names(JournalSettings), problems)
     d = JournalSettings()
-    path = section.get("path", d.path, _text())
+    path = section.get("path", d.path, rules.text())
     if base_dir is not None:
         path = str(base_dir / path)  # an absolute `path` stays as it is
-    url = section.get("url", None, _optional(_postgres_url))  # an empty `url:` means SQLite
+    url = section.get("url", None, rules.optional(_postgres_url))  # an empty `url:` means SQLite
     if url is not None and "path" in section.values:
         problems.append("journal: expected journal.path (SQLite) or journal.url (PostgreSQL), got both")
-    return JournalSettings(enabled=section.get("enabled", d.enabled, _boolean), path=path, url=url)
+    return JournalSettings(enabled=section.get("enabled", d.enabled, rules.boolean), path=path, url=url)
 
 
 def _log(raw: object, problems: list[str]) -> LogSettings:
-    section = _Section(raw, "log", _fields(LogSettings), problems)
+    section = rules.Section(raw, "log", rules.field_names(LogSettings), problems)
     d = LogSettings()
     return LogSettings(
-        level=section.get("level", d.level, _choice(LOG_LEVELS)),
-        figures_interval_s=section.get("figures_interval_s", d.figures_interval_s, _number(above=0)),
+        level=section.get("level", d.level, rules.choice(LOG_LEVELS)),
+        figures_interval_s=section.get("figures_interval_s", d.figures_interval_s, rules.number(above=0)),
+    )
+
+
+_API_TOKEN = re.compile(r"[A-Za-z0-9._~+/-]{16,}=*")  # RFC 6750's b64token, long enough to guess badly
+API_TOKEN_RULE = "at least 16 characters from A-Z a-z 0-9 - . _ ~ + / (e.g. `openssl rand -hex 32`)"
+
+
+def _api_token(value: object) -> str:
+    token = rules.text(hidden=True)(value)
+    if not _API_TOKEN.fullmatch(token):
+        got = f"{len(token)} characters" if len(token) < 16 else "a character outside that set"
+        raise rules.Invalid(f"expected {API_TOKEN_RULE}, got {got}")
+    return token
+
+
+def _web(raw: object, base_dir: Path | None, problems: list[str]) -> WebSettings:
+    section = rules.Section(raw, "web", rules.field_names(WebSettings), problems)
+    d = WebSettings()
+    pem = rules.optional(rules.readable_file(base_dir, "a PEM file"))
+    tls_cert = section.get("tls_cert", None, pem)
+    tls_key = section.get("tls_key", None, pem)
+    given = [key for key in ("tls_cert", "tls_key") if section.values.get(key) is not None]
+    if len(given) == 1:
+        both = "both web.tls_cert and web.tls_key (HTTPS) or neither (HTTP)"
+        problems.append(f"web: expected {both}, got only web.{given[0]}")
+    return WebSettings(
+        enabled=section.get("enabled", d.enabled, rules.boolean),
+        host=section.get("host", d.host, rules.text()),
+        port=section.get("port", d.port, rules.integer(0, 65535)),
+        tls_cert=tls_cert if tls_key is not None else None,
+        tls_key=tls_key if tls_cert is not None else None,
+        api_token=section.get("api_token", None, rules.optional(_api_token)),
     )
 
 
 def parse_settings(data: object, *, base_dir: Path | None = None) -> Settings:
     """Validate a parsed YAML document (None for an empty file) into `Settings`.
 
-    A relative `journal.path` (including the default) is joined to `base_dir`, the config file's
-    folder, when given. Raises `ConfigError` listing every problem found.
+    A relative `journal.path` (including the default), `web.tls_cert` or `web.tls_key` is joined to
+    `base_dir`, the config file's folder, when given. Raises `ConfigError` listing every problem found.
     """
     problems: list[str] = []
-    root = _Section(data, _ROOT, _fields(Settings), problems)
+    root = rules.Section(data, rules.ROOT, rules.field_names(Settings), problems)
     settings = Settings(
         ami=_ami(root.values.get("ami"), problems),
         tracking=_tracking(root.values.get("tracking"), problems),
         journal=_journal(root.values.get("journal"), base_dir, problems),
         log=_log(root.values.get("log"), problems),
+        web=_web(root.values.get("web"), base_dir, problems),
     )
     if problems:
         raise ConfigError(problems)

@@ -5,7 +5,10 @@ is journaled (committed) before its frames go through ingest → tracker; the tr
 go to the sinks. After each (re)connect the link asks Asterisk for its status snapshot
 (QueueStatus, CoreShowChannels); the answers arrive through the same path and the tracker
 reconciles. On start the journal is replayed first, so a killed daemon resumes where it was.
-All tasks are named and live in one TaskGroup; SIGTERM/SIGINT stop it cleanly.
+The web (``callcenter.web``) answers on ``web.host:web.port`` from the daemon's snapshots
+(:meth:`Daemon.servers`); its socket is bound before anything else, so a port already in use or a
+bad TLS key stops start-up at once. All tasks are named and live in one TaskGroup; SIGTERM/SIGINT
+stop it cleanly (the web first, then the AMI links).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 
 from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame
-from callcenter.ami.link import AmiError, AuthenticationFailed, ListenerStopped, ServerAddress
+from callcenter.ami.link import AmiError, AuthenticationFailed, LinkState, ListenerStopped, ServerAddress
 from callcenter.ami.translate import wanted
 from callcenter.config import AmiServer, Settings
 from callcenter.ingest import Ingest
@@ -28,6 +31,9 @@ from callcenter.metrics.figures import DEFAULT_SERVICELEVEL_S, QueueFigures
 from callcenter.queues import changes as ch
 from callcenter.queues.tracker import TrackerConfig
 from callcenter.queues.views import queue_views
+from callcenter.web.app import build_app
+from callcenter.web.server import WebServer
+from callcenter.web.view import QueueSnapshot, ServerView
 
 log = logging.getLogger("callcenter")
 
@@ -65,6 +71,13 @@ class Totals:
             figures = self.queues[r.queue] = QueueFigures(servicelevel_s=sl)
         figures.add(r)
 
+    def so_far(self, queue: str) -> QueueFigures:
+        """The figures of `queue` so far; empty ones (not kept) before its first finished stint."""
+        found = self.queues.get(queue)
+        if found is not None:
+            return found
+        return QueueFigures(servicelevel_s=self.servicelevel_for(queue) or DEFAULT_SERVICELEVEL_S)
+
 
 class PbxLink:
     """One Asterisk: journal first, then state; the AMI client's listener."""
@@ -84,6 +97,7 @@ class PbxLink:
         self.client = AmiClient(server_address(server), self, event_filter=wanted)
         self.resync_wanted = asyncio.Event()
         self.up_since: float | None = None
+        self.down_since: float | None = None
 
     # -- recovery ------------------------------------------------------------------------------
 
@@ -118,7 +132,7 @@ class PbxLink:
         self._sink(self.ingest.frames(frames, at))
 
     async def link_down(self, server: str, reason: str, at: float) -> None:
-        self.up_since = None
+        self.up_since, self.down_since = None, at
         log.warning("%s: AMI link down: %s", server, reason)
 
     # -- sinks ---------------------------------------------------------------------------------
@@ -156,8 +170,21 @@ class PbxLink:
             except AmiError as exc:
                 log.warning("%s: resync failed: %s (retried at the next link)", self.server.name, exc)
 
+    def asterisk_now(self) -> float:
+        return time.time() + self.ingest.translator.skew  # on Asterisk's clock, like the events
+
+    def view(self) -> ServerView:
+        """This Asterisk as the web shows it: link, live queues, figures so far."""
+        state = self.client.state
+        queues = tuple(
+            QueueSnapshot(live, self.totals.so_far(live.queue))
+            for live in queue_views(self.ingest.tracker, self.asterisk_now())
+        )
+        since = self.up_since if state is LinkState.UP else self.down_since
+        return ServerView(self.server.name, state, since, queues)
+
     def figures_line(self) -> str:
-        now = time.time() + self.ingest.translator.skew  # on Asterisk's clock, like the events
+        now = self.asterisk_now()
         parts = []
         for view in queue_views(self.ingest.tracker, now):
             done = self.totals.queues.get(view.queue)
@@ -174,11 +201,25 @@ class PbxLink:
 
 
 class Daemon:
+    """Opens the web's socket and the journal at construction (either may raise: `WebError`,
+    `JournalError`); `run()` closes both when it ends."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.journal = open_journal(settings.journal) if settings.journal.enabled else None
+        web = settings.web
+        self.web = WebServer(web, build_app(self, api_token=web.api_token)) if web.enabled else None
+        try:
+            self.journal = open_journal(settings.journal) if settings.journal.enabled else None
+        except BaseException:
+            if self.web is not None:
+                self.web.close()
+            raise
         self.links = [PbxLink(server, settings, self.journal) for server in settings.ami.servers]
         self._stopping = asyncio.Event()
+
+    def servers(self) -> list[ServerView]:
+        """The daemon as the web reads it (`callcenter.web.view.CallCenterView`)."""
+        return [link.view() for link in self.links]
 
     def recover(self) -> int:
         if self.journal is None:
@@ -205,30 +246,44 @@ class Daemon:
         self._stopping.set()
 
     async def run(self) -> None:
-        started = time.monotonic()
-        rows = self.recover()
-        log.info(
-            "journal: %s (%d rows replayed in %.2f s)",
-            self.settings.journal.where,
-            rows,
-            time.monotonic() - started,
-        )
         try:
+            started = time.monotonic()
+            rows = self.recover()
+            log.info(
+                "journal: %s (%d rows replayed in %.2f s)",
+                self.settings.journal.where,
+                rows,
+                time.monotonic() - started,
+            )
             async with asyncio.TaskGroup() as group:
+                web = None if self.web is None else group.create_task(self.web.serve(), name="web")
+                log.info("web: %s", self.web_line())
                 for link in self.links:
                     group.create_task(self._client(link), name=f"ami-{link.server.name}")
                     group.create_task(link.resync_loop(), name=f"resync-{link.server.name}")
                 group.create_task(self._figures(), name="figures")
                 await self._stopping.wait()
                 log.info("stopping")
+                if self.web is not None and web is not None:
+                    self.web.stop()
+                    await web  # in-flight requests finish, connections close
                 for link in self.links:
                     await link.client.stop()
                 raise _Stop
         except* _Stop:
             pass
         finally:
+            if self.web is not None:
+                self.web.close()
             if self.journal is not None:
                 self.journal.close()
+
+    def web_line(self) -> str:
+        """Where the web answers, for the start-up log and the demo."""
+        if self.web is None:
+            return "off (web.enabled: false)"
+        token = " (bearer token required)" if self.settings.web.api_token else ""
+        return f"{self.web.url}/api/queues{token}, health {self.web.url}/healthz"
 
     async def _client(self, link: PbxLink) -> None:
         try:

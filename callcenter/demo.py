@@ -2,8 +2,8 @@
 
 The demo is the whole product on one machine with embedded defaults: a simulated Asterisk
 (the built-in call center) on a free localhost port, the daemon connected to it with its
-journal in a local data folder, and the live queue figures printed in the terminal until
-Ctrl-C or ``--duration``. The web pages join it when they exist.
+journal in a local data folder, its web on http://127.0.0.1:8080 (a free port if 8080 is taken),
+and the live queue figures printed in the terminal until Ctrl-C or ``--duration``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from callcenter.simulator.model import CallCenterSpec
 from callcenter.simulator.pbx import Pbx
 from callcenter.simulator.server import AmiServer, ServerOptions
 from callcenter.simulator.traffic import Traffic, TrafficSpec
+from callcenter.web.server import PortTaken
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,21 +89,33 @@ DEMO_TRAFFIC = TrafficSpec(calls_per_hour=(480.0,), patience_s=60.0, talk_s=50.0
                            escalate_share=0.5)  # fmt: skip
 
 
-def demo_settings(port: int, secret: str, data: Path) -> Settings:
+DEMO_WEB_PORT = 8080
+
+
+def demo_settings(port: int, secret: str, data: Path, web_port: int = DEMO_WEB_PORT) -> Settings:
     return parse_settings({
         "ami": {"servers": [{"name": "demo", "port": port, "username": "demo", "secret": secret,
                              "reconnect_min_s": 0.2, "reconnect_max_s": 2}]},
         "tracking": {"queues": {"support": {"wrapup_s": 2}, "support-l2": {"wrapup_s": 2}}},
         "journal": {"path": str(data / "demo-journal.sqlite3")},
         "log": {"level": "warning", "figures_interval_s": 3600},
+        "web": {"port": web_port},
     })  # fmt: skip
+
+
+def demo_daemon(ami_port: int, secret: str, data: Path) -> tuple[Daemon, str]:
+    """The demo's daemon, its web on port 8080 or, if that is taken, on a free port (and a note saying so)."""
+    try:
+        return Daemon(demo_settings(ami_port, secret, data)), ""
+    except PortTaken:
+        daemon = Daemon(demo_settings(ami_port, secret, data, web_port=0))
+        return daemon, f" (port {DEMO_WEB_PORT} is taken: a free port instead)"
 
 
 def figures(link: PbxLink) -> list[str]:
     """The terminal wallboard: one line per queue."""
-    now = time.time() + link.ingest.translator.skew
     lines = []
-    for view in queue_views(link.ingest.tracker, now):
+    for view in queue_views(link.ingest.tracker, link.asterisk_now()):
         done = link.totals.queues.get(view.queue)
         agents = (
             ", ".join(f"{n} {s.value.replace('_', ' ')}" for s, n in sorted(view.agents.items())) or "none"
@@ -110,12 +123,11 @@ def figures(link: PbxLink) -> list[str]:
         waiting = f"waiting {len(view.waiting):>2} (longest {view.longest_wait_s:>3.0f} s)"
         line = f"  {view.queue:<11} {waiting} | agents: {agents}"
         if done is not None and done.offered:
-            sl = 100.0 * done.answered_within_sl / done.answered if done.answered else 0.0
-            lost = sum(done.lost.values())
+            sl = done.service_level_pct or 0.0
             line += (
                 f"\n  {'':<11} offered {done.offered}, answered {done.answered} ({sl:.0f}% within "
                 f"{done.servicelevel_s} s), abandoned {done.abandoned} ({done.short_abandoned} short), "
-                f"lost {lost}"
+                f"lost {done.lost_total}"
             )
         lines.append(line)
     return lines or ["  (no queue seen yet)"]
@@ -132,12 +144,12 @@ async def demo(duration_s: float | None, data: Path, seed: int, interval_s: floa
     stop = asyncio.Event()
     _stop_on_signals(stop)
     async with server:
-        daemon = Daemon(demo_settings(server.port, secret, data))
+        daemon, note = demo_daemon(server.port, secret, data)
         print("callcenter demo — a simulated call center and the daemon tracking it", flush=True)
         print(f"  AMI simulator   127.0.0.1:{server.port} (username demo)", flush=True)
         print(f"  journal         {data / 'demo-journal.sqlite3'}", flush=True)
         print(f"  queue_log       {data / 'demo-queue_log'} (what Asterisk itself would write)", flush=True)
-        print("  web pages       not yet (the terminal shows the live figures)", flush=True)
+        print(f"  web             {daemon.web_line()}{note}", flush=True)
         print("Ctrl-C stops.\n", flush=True)
         running = asyncio.create_task(daemon.run(), name="daemon")
         started = time.monotonic()

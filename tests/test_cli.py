@@ -27,6 +27,29 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_check_config_accepts_the_example() -> None:
     result = cli("check-config", str(ROOT / "config" / "callcenter.example.yaml"))
     assert result.returncode == 0 and "OK" in result.stdout and "pbx1 (127.0.0.1:5038)" in result.stdout
+    assert result.stdout.rstrip().endswith("; web: http://127.0.0.1:8080")
+
+
+def test_check_config_says_where_the_web_listens_and_never_shows_the_token(tmp_path: Path) -> None:
+    token = "do-not-print-me-0123456789"
+    (tmp_path / "tls").mkdir()
+    (tmp_path / "tls" / "cert.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    config = tmp_path / "callcenter.yaml"
+    config.write_text(
+        "web:\n  host: 0.0.0.0\n  port: 8443\n  tls_cert: tls/cert.pem\n  tls_key: tls/key.pem\n"
+        f"  api_token: {token}\n"
+    )
+    result = cli("check-config", str(config))
+    assert result.returncode == 1
+    assert (
+        f"web.tls_key: expected a PEM file, got '{tmp_path / 'tls' / 'key.pem'}' (no such file)"
+        in result.stderr
+    )
+    (tmp_path / "tls" / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    result = cli("check-config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "web: https://0.0.0.0:8443; /api needs the bearer token" in result.stdout
+    assert token not in result.stdout + result.stderr
 
 
 def test_check_config_lists_every_problem(tmp_path: Path) -> None:

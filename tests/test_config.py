@@ -22,6 +22,7 @@ from callcenter.config import (
     QueueSettings,
     Settings,
     TrackingSettings,
+    WebSettings,
     default_settings,
     load_settings,
     parse_settings,
@@ -76,6 +77,8 @@ def test_example_loads_with_the_documented_defaults() -> None:
         enabled=True, path=str(EXAMPLE.parent / "data/journal.sqlite3")
     )
     assert settings.log == LogSettings(level="info", figures_interval_s=60.0)
+    assert settings.web == WebSettings(enabled=True, host="127.0.0.1", port=8080)
+    assert (settings.web.tls_cert, settings.web.tls_key, settings.web.api_token) == (None, None, None)
 
 
 def test_example_shows_every_key() -> None:
@@ -88,6 +91,7 @@ def test_example_shows_every_key() -> None:
         (raw["tracking"]["queues"]["support"], QueueSettings),
         (raw["journal"], JournalSettings),
         (raw["log"], LogSettings),
+        (raw["web"], WebSettings),
     ]
     for section, cls in sections:
         assert isinstance(section, dict)
@@ -106,10 +110,15 @@ def test_defaults_are_the_documented_values() -> None:
         tracking=TrackingSettings(short_abandon_s=5.0, default_servicelevel_s=20, queues={}),
         journal=JournalSettings(enabled=True, path="data/journal.sqlite3"),
         log=LogSettings(level="info", figures_interval_s=60.0),
+        web=WebSettings(
+            enabled=True, host="127.0.0.1", port=8080, tls_cert=None, tls_key=None, api_token=None
+        ),
     )
 
 
-@pytest.mark.parametrize("data", [None, {}, {"ami": None, "tracking": None, "journal": None, "log": None}])
+@pytest.mark.parametrize(
+    "data", [None, {}, {"ami": None, "tracking": None, "journal": None, "log": None, "web": None}]
+)
 def test_empty_config_means_defaults(data: object) -> None:
     assert parse_settings(data) == default_settings()
 
@@ -334,7 +343,7 @@ def test_unknown_key_is_reported_with_the_allowed_keys() -> None:
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        ({"logging": {}}, "logging: unknown key (expected one of: ami, tracking, journal, log)"),
+        ({"logging": {}}, "logging: unknown key (expected one of: ami, tracking, journal, log, web)"),
         ({"ami": {"server": []}}, "ami.server: unknown key (expected one of: servers)"),
         ({"journal": {"file": "x"}}, "journal.file: unknown key (expected one of: enabled, path, url)"),
         (
@@ -387,7 +396,7 @@ def test_every_problem_is_reported_together_in_file_order() -> None:
         extra: 1
         """)
     assert problems == (
-        "extra: unknown key (expected one of: ami, tracking, journal, log)",
+        "extra: unknown key (expected one of: ami, tracking, journal, log, web)",
         UNKNOWN_PROT,
         "ami.servers[0].port: expected an integer 1-65535, got 'abc'",
         "ami.servers[0].secret: required",
@@ -604,7 +613,9 @@ yaml_like = st.recursive(
     ),
     max_leaves=20,
 )
-section_names = st.sampled_from(["ami", "tracking", "journal", "log", "servers", "queues", "name", "port"])
+section_names = st.sampled_from(
+    ["ami", "tracking", "journal", "log", "web", "servers", "queues", "name", "port", "api_token"]
+)
 
 
 @given(st.dictionaries(section_names, yaml_like, max_size=4) | yaml_like)
@@ -650,3 +661,124 @@ def test_queue_wrapup_is_validated() -> None:
     with pytest.raises(ConfigError) as err:
         parse_settings({"tracking": {"queues": {"support": {"wrapup_s": -1}}}})
     assert err.value.problems[0].startswith("tracking.queues.support.wrapup_s: expected an integer 0-3600")
+
+
+# --- web ---------------------------------------------------------------------------------------------
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+def pem_pair(folder: Path) -> tuple[Path, Path]:
+    """Two files standing for a certificate and its key: the config checks only that they can be read."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    key.write_text("-----BEGIN PRIVATE KEY-----\n", encoding="utf-8")
+    return cert, key
+
+
+def test_web_values_are_read(tmp_path: Path) -> None:
+    cert, key = pem_pair(tmp_path)
+    web = parse_settings(
+        {"web": {"enabled": False, "host": "0.0.0.0", "port": 0, "tls_cert": str(cert), "tls_key": str(key),
+                 "api_token": TOKEN}}
+    ).web  # fmt: skip
+    assert web == WebSettings(
+        enabled=False, host="0.0.0.0", port=0, tls_cert=str(cert), tls_key=str(key), api_token=TOKEN
+    )
+
+
+def test_relative_tls_paths_are_resolved_against_the_config_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    pem_pair(folder / "tls")
+    path = write(folder, "web:\n  tls_cert: tls/cert.pem\n  tls_key: tls/key.pem\n")
+    web = load_settings(path).web
+    assert (web.tls_cert, web.tls_key) == (str(folder / "tls" / "cert.pem"), str(folder / "tls" / "key.pem"))
+    assert web.scheme == "https"
+
+
+def test_empty_tls_keys_mean_plain_http() -> None:
+    web = parse_settings({"web": {"tls_cert": None, "tls_key": None, "api_token": None}}).web
+    assert web == WebSettings() and web.scheme == "http"
+
+
+@pytest.mark.parametrize(
+    ("web", "problem"),
+    [
+        ({"port": -1}, "web.port: expected an integer 0-65535, got -1"),
+        ({"port": 65536}, "web.port: expected an integer 0-65535, got 65536"),
+        ({"port": "8080"}, "web.port: expected an integer 0-65535, got '8080'"),
+        ({"host": ""}, "web.host: expected a non-empty string, got an empty string"),
+        ({"enabled": "no"}, "web.enabled: expected true or false, got 'no'"),
+        (
+            {"tls": True},
+            "web.tls: unknown key (expected one of: enabled, host, port, tls_cert, tls_key, api_token)",
+        ),
+        (
+            {"api_token": "short"},
+            "web.api_token: expected at least 16 characters from A-Z a-z 0-9 - . _ ~ + / "
+            "(e.g. `openssl rand -hex 32`), got 5 characters",
+        ),
+        (
+            {"api_token": "a token with spaces in it"},
+            "web.api_token: expected at least 16 characters from A-Z a-z 0-9 - . _ ~ + / "
+            "(e.g. `openssl rand -hex 32`), got a character outside that set",
+        ),
+        (
+            {"api_token": 12345678901234567890},
+            "web.api_token: expected a non-empty string (quote it in YAML), got an integer",
+        ),
+    ],
+)
+def test_web_problems(web: dict[str, object], problem: str) -> None:
+    assert problems_of({"web": web}) == (problem,)
+
+
+def test_a_missing_tls_file_is_named_with_its_key(tmp_path: Path) -> None:
+    cert, _ = pem_pair(tmp_path)
+    problems = problems_of({"web": {"tls_cert": str(cert), "tls_key": str(tmp_path / "nope.pem")}})
+    assert problems == (f"web.tls_key: expected a PEM file, got '{tmp_path / 'nope.pem'}' (no such file)",)
+    problems = problems_of({"web": {"tls_cert": str(tmp_path), "tls_key": str(cert)}})
+    assert problems == (f"web.tls_cert: expected a PEM file, got '{tmp_path}' (a folder)",)
+
+
+def test_a_relative_tls_path_is_reported_resolved(tmp_path: Path) -> None:
+    path = write(tmp_path, "web:\n  tls_cert: cert.pem\n  tls_key: key.pem\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.problems == (
+        f"web.tls_cert: expected a PEM file, got '{tmp_path / 'cert.pem'}' (no such file)",
+        f"web.tls_key: expected a PEM file, got '{tmp_path / 'key.pem'}' (no such file)",
+    )
+
+
+@pytest.mark.parametrize("given", ["tls_cert", "tls_key"])
+def test_tls_needs_both_files(tmp_path: Path, given: str) -> None:
+    cert, key = pem_pair(tmp_path)
+    problems = problems_of({"web": {given: str(cert if given == "tls_cert" else key)}})
+    assert problems == (
+        f"web: expected both web.tls_cert and web.tls_key (HTTPS) or neither (HTTP), got only web.{given}",
+    )
+
+
+def test_the_api_token_is_never_shown() -> None:
+    secret = "hunter2-hunter2-hunter2"
+    web = parse_settings({"web": {"api_token": secret}}).web
+    assert web.api_token == secret
+    assert secret not in repr(web) and secret not in repr(Settings(web=web)) and secret not in web.where
+    problems = problems_of({"web": {"api_token": "hunter2 hunter2 hunter2", "port": "x"}})
+    assert not any("hunter2" in problem for problem in problems)
+
+
+@pytest.mark.parametrize(
+    ("web", "where"),
+    [
+        (WebSettings(), "http://127.0.0.1:8080"),
+        (WebSettings(port=0), "http://127.0.0.1 (a free port, chosen at start)"),
+        (WebSettings(host="::1", port=8443, tls_cert="c", tls_key="k"), "https://[::1]:8443"),
+        (WebSettings(api_token=TOKEN), "http://127.0.0.1:8080; /api needs the bearer token"),
+        (WebSettings(enabled=False), "off"),
+    ],
+)
+def test_where_the_web_listens(web: WebSettings, where: str) -> None:
+    assert web.where == where

@@ -48,6 +48,8 @@ journal:
 log:
   level: info
   figures_interval_s: 0.5
+web:
+  port: 0
 """,
         encoding="utf-8",
     )

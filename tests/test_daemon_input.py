@@ -37,6 +37,7 @@ async def _start(ami: FakeAmi, tmp_path: Path) -> tuple[Daemon, asyncio.Task[Non
         "ami": {"servers": [{"name": "pbx1", "port": ami.port, "username": "lab", "secret": "labsecret",
                              "auth": "plain"}]},
         "journal": {"path": str(tmp_path / "journal.sqlite3")},
+        "web": {"port": 0},
     })  # fmt: skip
     daemon = Daemon(settings)
     running = asyncio.create_task(daemon.run(), name="daemon")
@@ -105,9 +106,8 @@ async def test_two_asterisks_at_once_each_tracked_apart(tmp_path: Path) -> None:
     async with FakeAmi() as one, FakeAmi() as two:
         servers = [{"name": name, "port": ami.port, "username": "lab", "secret": "labsecret", "auth": "md5"}
                    for name, ami in (("north", one), ("south", two))]  # fmt: skip
-        settings = parse_settings(
-            {"ami": {"servers": servers}, "journal": {"path": str(tmp_path / "j.sqlite3")}}
-        )
+        journal = {"path": str(tmp_path / "j.sqlite3")}
+        settings = parse_settings({"ami": {"servers": servers}, "journal": journal, "web": {"port": 0}})
         daemon = Daemon(settings)
         running = asyncio.create_task(daemon.run(), name="daemon")
         north, south = daemon.links

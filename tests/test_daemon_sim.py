@@ -46,6 +46,7 @@ async def test_daemon_through_drops_restart_and_garbage(tmp_path: Path) -> None:
                                  "reconnect_min_s": 0.05, "reconnect_max_s": 0.2,
                                  "ping_interval_s": 0.4, "ping_timeout_s": 0.3}]},
             "journal": {"path": str(tmp_path / "journal.sqlite3")},
+            "web": {"port": 0},
         })  # fmt: skip
         daemon = Daemon(settings)
         link = daemon.links[0]

@@ -101,8 +101,9 @@ def _schema(cls: type, prefix: str = "") -> set[str]:
 
 def test_every_config_key_in_the_guide_exists() -> None:
     schema = _schema(Settings)
-    assert {"ami.servers[].events", "tracking.queues.<name>.wrapup_s", "journal.path"} <= schema
-    key = re.compile(r"`((?:ami|tracking|journal|log)\.[a-z_\[\].<>]+)`")
+    assert {"ami.servers[].events", "tracking.queues.<name>.wrapup_s", "journal.path", "web.port"} <= schema
+    key = re.compile(r"`((?:ami|tracking|journal|log|web)\.[a-z_\[\].<>]+)`")
     named = set(key.findall(GUIDE.read_text(encoding="utf-8")))
     assert len(named) >= 5
+    assert {"web.host", "web.port", "web.tls_cert", "web.tls_key", "web.api_token"} <= named
     assert named <= schema, sorted(named - schema)

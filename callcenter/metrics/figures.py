@@ -55,6 +55,15 @@ class QueueFigures:
         else:
             self.lost[r.outcome.value] += 1
 
+    @property
+    def lost_total(self) -> int:
+        return sum(self.lost.values())
+
+    @property
+    def service_level_pct(self) -> float | None:
+        """Answered within the service level, in percent of the answered; None before the first answer."""
+        return round(100.0 * self.answered_within_sl / self.answered, 1) if self.answered else None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "offered": self.offered,

@@ -1,0 +1,58 @@
+"""The web's routes: ``/healthz`` and ``/api/queues``, JSON errors for everything else.
+
+Built from a :class:`~callcenter.web.view.CallCenterView`; the handlers read one snapshot and
+serialise it with :mod:`callcenter.web.payloads`, nothing more. Unknown paths get 404 and wrong
+methods 405, both as ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from callcenter.web import payloads
+from callcenter.web.auth import BearerTokenGuard
+from callcenter.web.view import CallCenterView
+
+NO_STORE = {"Cache-Control": "no-store"}  # live figures: a cache would show old ones
+
+
+def build_app(
+    view: CallCenterView, *, api_token: str | None = None, clock: Callable[[], float] = time.time
+) -> Starlette:
+    async def healthz(request: Request) -> Response:
+        status, body = payloads.health(view.servers())
+        return JSONResponse(body, status_code=status, headers=NO_STORE)
+
+    async def api_queues(request: Request) -> Response:
+        return JSONResponse(payloads.queues(view.servers(), clock()), headers=NO_STORE)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/api/queues", api_queues, methods=["GET"]),
+    ]
+    middleware = [] if api_token is None else [Middleware(BearerTokenGuard, token=api_token)]
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _http_error})
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        message = f"not found: {request.url.path} (try /healthz or /api/queues)"
+    elif exc.status_code == 405:
+        # Starlette lists a route's methods in set order; sorted, the answer is the same every time.
+        allowed = sorted(method.strip() for method in headers.get("Allow", "").split(",") if method.strip())
+        headers["Allow"] = ", ".join(allowed)
+        message = f"method not allowed: {request.method} (allowed: {headers['Allow']})"
+    else:
+        message = exc.detail
+    return JSONResponse({"error": message}, status_code=exc.status_code, headers=headers)

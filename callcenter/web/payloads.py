@@ -1,0 +1,55 @@
+"""The JSON bodies of the web's endpoints, from the daemon's snapshots. Pure: values in, dicts out.
+
+The field names are part of the API (docs/operations.md §6 lists them): add fields, never rename.
+Times are ISO 8601 in UTC (``2026-11-05T09:30:00Z``); durations are seconds, named ``*_s``.
+Must not import starlette or uvicorn: the HTTP side is ``app``'s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from callcenter.queues.model import AgentState
+from callcenter.web.view import QueueSnapshot, ServerView
+
+
+def utc(at: float | None) -> str | None:
+    if at is None:
+        return None
+    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def health(servers: Sequence[ServerView]) -> tuple[int, dict[str, Any]]:
+    """200 while at least one AMI link is up ("ok" when all are, "degraded" otherwise), else 503 "down"."""
+    up = sum(s.up for s in servers)
+    status = "ok" if servers and up == len(servers) else "degraded" if up else "down"
+    body = {"status": status, "servers": {s.name: _link(s) for s in servers}}
+    return (200 if up else 503), body
+
+
+def queues(servers: Sequence[ServerView], at: float) -> dict[str, Any]:
+    """Every queue of every Asterisk: live waiting callers and agents, and the figures so far."""
+    return {
+        "generated_at": utc(at),
+        "servers": {
+            s.name: {**_link(s), "queues": {q.live.queue: _queue(q) for q in s.queues}} for s in servers
+        },
+    }
+
+
+def _link(server: ServerView) -> dict[str, Any]:
+    return {"link": server.link.name, "since": utc(server.since)}
+
+
+def _queue(q: QueueSnapshot) -> dict[str, Any]:
+    live, done = q.live, q.done
+    return {
+        "waiting": len(live.waiting),
+        "longest_wait_s": round(live.longest_wait_s, 1),
+        "agents": {state.value: live.agents.get(state, 0) for state in AgentState},
+        **done.as_dict(),  # offered, answered, abandoned, ..., the same as `replay --json`
+        "lost_total": done.lost_total,
+        "service_level_pct": done.service_level_pct,
+    }

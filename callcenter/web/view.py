@@ -1,0 +1,44 @@
+"""What the web may read of the daemon: a snapshot per Asterisk, taken when a request arrives.
+
+The web never touches the tracker, the links or the journal; the daemon hands it these values
+(:class:`CallCenterView`). Everything here is computed by the daemon with the pure functions it
+already uses for its log line and the demo's display (``queue_views``, ``QueueFigures``).
+Values only: must not import starlette, uvicorn or the daemon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from callcenter.ami.link import LinkState
+from callcenter.metrics.figures import QueueFigures
+from callcenter.queues.views import QueueView
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSnapshot:
+    live: QueueView  # waiting callers and agents by state, now
+    done: QueueFigures  # finished stints since the journal began (empty figures if none yet)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerView:
+    """One Asterisk at one moment. ``since`` is the wall-clock time of the link's last change
+    (when it came up, or when it went down), None before the first connection."""
+
+    name: str
+    link: LinkState
+    since: float | None
+    queues: tuple[QueueSnapshot, ...]  # sorted by queue name
+
+    @property
+    def up(self) -> bool:
+        return self.link is LinkState.UP
+
+
+class CallCenterView(Protocol):
+    """The daemon, read-only. Called on the event loop, so the snapshot is consistent."""
+
+    def servers(self) -> Sequence[ServerView]: ...
