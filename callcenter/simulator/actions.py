@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from callcenter.simulator import dialplan, status, transfers
+from callcenter.simulator import conversation, dialplan, members, status, transfers
 from callcenter.simulator.calls import Member
 from callcenter.simulator.wire import ActionReply, AmiEvent
 
@@ -45,10 +45,10 @@ def _queue_add(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
         int(f.get("Penalty") or 0),
         paused,
         f.get("Reason", "") if paused else "",
+        last_pause=int(pbx.now) if paused else 0,
         login=int(pbx.now),
     )
-    pbx.members[queue][interface] = member
-    pbx.member_event("QueueMemberAdded", member)
+    members.added(pbx, member)
     pbx.queue_log("MANAGER", queue, interface, "ADDMEMBER", "PAUSED" if paused else "")
     pbx.members_changed()
     return ok("Added interface to queue")
@@ -59,7 +59,7 @@ def _queue_remove(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply
     member = pbx.members.get(queue, {}).pop(interface, None)
     if member is None:
         return error("Unable to remove interface: Not there")
-    pbx.member_event("QueueMemberRemoved", member)
+    members.removed(pbx, member)
     pbx.queue_log("MANAGER", queue, interface, "REMOVEMEMBER", "")
     pbx.members_changed()
     return ok("Removed interface from queue")
@@ -81,7 +81,7 @@ def _queue_pause(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
         m.paused, m.reason = paused, reason if paused else ""
         m.last_pause = int(pbx.now) if paused else m.last_pause
         pbx.queue_log("NONE", m.queue, m.name, "PAUSE" if paused else "UNPAUSE", reason)
-        pbx.member_event("QueueMemberPause", m)
+        members.paused(pbx, m)
     pbx.members_changed()
     return ok("Interface paused successfully" if paused else "Interface unpaused successfully")
 
@@ -98,7 +98,7 @@ def _queue_penalty(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionRepl
     for m in targets:
         m.penalty = penalty
         pbx.queue_log("NONE", m.queue, m.name, "PENALTY", penalty)
-        pbx.member_event("QueueMemberPenalty", m)
+        members.event(pbx, "QueueMemberPenalty", m)
     pbx.members_changed()
     return ok("Interface penalty set successfully")
 
@@ -130,11 +130,11 @@ def _originate(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
         return error(
             f"Originate failed: the simulator answers Local/{dp.number}@{dp.context} only, got {channel}"
         )
-    variables: dict[str, str] = {}
+    variables: dict[str, str] = {}  # as given, ``__LABCALL`` included: the channels keep the names
     for pair in f.get("Variable", "").split(","):
         key, sep, value = pair.partition("=")
         if sep:
-            variables[key.strip().lstrip("_")] = value
+            variables[key.strip()] = value
     caller_id = f.get("CallerID", "")
 
     def call() -> None:
@@ -185,7 +185,7 @@ def _status(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
 
 
 def _blind_transfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
-    talk = pbx.talk_on(f.get("Channel", ""))
+    talk = conversation.talk_on(pbx, f.get("Channel", ""))
     if talk is None:
         return error("No such channel")
     if not f.get("Exten"):
@@ -195,7 +195,7 @@ def _blind_transfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionRep
 
 
 def _atxfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
-    talk = pbx.talk_on(f.get("Channel", ""))
+    talk = conversation.talk_on(pbx, f.get("Channel", ""))
     if talk is None or talk.caller.two.name == f.get("Channel"):
         return error("No such channel")
     if not f.get("Exten"):
@@ -205,12 +205,12 @@ def _atxfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
 
 
 def _redirect(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
-    talk = pbx.talk_on(f.get("Channel", ""))
+    talk = conversation.talk_on(pbx, f.get("Channel", ""))
     if talk is None or talk.caller.two.name != f.get("Channel"):
         return error("Redirect failed: the simulator redirects a queue caller's channel during a call")
     if not f.get("Exten"):
         return error("Redirect failed, no extension specified")
-    transfers.redirect(pbx, talk, f["Exten"])
+    transfers.redirect(pbx, talk, f.get("Context", "") or "transfer", f["Exten"])
     return ok("Redirect successful")
 
 

@@ -28,6 +28,8 @@ class Member:
     last_call: int = 0
     last_pause: int = 0
     login: int = 0
+    status: int = 1  # the device state app_queue last heard of (1 NOT_INUSE, 2 INUSE)
+    in_call: bool = False  # connected to a caller (app_queue's starttime): InCall
 
 
 @dataclass(slots=True)
@@ -50,10 +52,7 @@ class Caller:
     action_id: str = ""
     entry: Entry | None = None
     talking: Talk | None = None
-    queue_status: str = ""
-    member_name: str = ""
     gone: bool = False
-    transferred_to: tuple[Channel, Channel] | None = None
     patience_s: float | None = None  # hangs up after waiting this long in a queue
     hangup_after_connect_s: float | None = None  # hangs up this long into the conversation
 
@@ -80,3 +79,5 @@ class Talk:
     opos: int
     bridge: str
     consult: tuple[Channel, Channel] | None = None  # an attended transfer's call to its target
+    consult_bridge: str = ""  # the bridge of the agent with that target
+    counted: bool = False  # app_queue updated the member's figures for it (update_queue)

@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from callcenter.simulator import conversation, local, members
 from callcenter.simulator import variables as queue_vars
 from callcenter.simulator.calls import Caller, Entry
+from callcenter.simulator.channels import Channel, bare
 from callcenter.simulator.switch import AGENT, CALL
 
 if TYPE_CHECKING:
@@ -32,35 +34,30 @@ def originate(
     patience_s: float | None = None,
     hangup_after_connect_s: float | None = None,
 ) -> Caller:
-    """A call to the support number (AMI Originate of Local/<number>@<context>/n)."""
+    """A call to the support number (AMI Originate of Local/<number>@<context>/n).
+
+    ``variables`` as the Originate gave them, e.g. ``__LABCALL``: the channels keep those names,
+    the dialplan reads them without the underscores."""
     dp = pbx.spec.dialplan
-    one, two = pbx.channels.local_pair(dp.number, dp.context, pbx.now)
     name, _, num = caller_id.rpartition("<")
     num, name = num.rstrip(">").strip(), name.strip().strip('"')
+    one, two = local.originate(pbx, dp.number, dp.context, variables.items(), num, name)
     caller = Caller(
         one,
         two,
-        dict(variables),
+        {bare(k): v for k, v in variables.items()},
         action_id,
         patience_s=patience_s,
         hangup_after_connect_s=hangup_after_connect_s,
     )
     pbx.callers[one.uid] = pbx.callers[two.uid] = caller
-    for chan in (one, two):
-        pbx.add_channel(chan)
-    for chan in (one, two):
-        chan.cid_num = chan.conn_num = num
-        chan.cid_name = chan.conn_name = name
-        pbx.emit(
-            "NewCallerid",
-            CALL,
-            chan.snapshot(),
-            ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"),
-        )
-    pbx.exten(two, "NoOp", f'support line from "{name}" <{num}>')
+    pbx.devices.started(two)
+    pbx.exten(two, "NoOp", f'support line: call {two.get("LABCALL")} from "{name}" <{num}>')
     pbx.exten(two, "Answer", "", 2)
     pbx.state(two, 6)
-    pbx.state(one, 6)
+    # The originating thread reports the answer straight to the manager, ahead of the channel
+    # events still in stasis (OriginateResponse right after ;2's Newstate in 83 of 346 calls,
+    # the most common place; the device states usually come after DialEnd).
     if action_id:
         pbx.emit(
             "OriginateResponse",
@@ -68,14 +65,20 @@ def originate(
             ("Response", "Success"),
             ("Channel", one.name),
             ("Application", "Wait"),
-            ("Data", "600"),
+            ("Data", dp.number),
             ("Reason", "4"),
             ("Uniqueid", one.uid),
             ("CallerIDNum", num or "<unknown>"),
             ("CallerIDName", name or "<unknown>"),
+            # channelvars, keyed oddly by channel name (a_answered_agent_hangup)
+            *((f"ChanVariable({one.name})", f"{v}={one.get(v)}") for v in one.channelvars),
             action_id=action_id,
         )
-    pbx.at(dp.answer_s, lambda: _ivr(pbx, caller, variables))
+    pbx.state(one, 6)
+    pbx.emit("DialEnd", CALL, one.snapshot("Dest"), ("DialStatus", "ANSWER"))
+    pbx.flush_devices()
+    one.application, one.app_data = "Wait", dp.number  # the Originate's Application and Data
+    pbx.at(dp.answer_s, lambda: _ivr(pbx, caller, caller.variables))
     return caller
 
 
@@ -100,6 +103,7 @@ def _queue_app(pbx: Pbx, caller: Caller, name: str, timeout: str, priority: int)
     if queue is None:
         after_queue(pbx, caller, name, "UNKNOWN")
         return
+    queue_vars.timing_placeholders(pbx, two)  # even for a refused join (f_joinempty, g_queue_full)
     count = len(pbx.waiting[name])
     refused = "FULL" if queue.maxlen and count >= queue.maxlen else None
     if refused is None and pbx.is_empty(queue, queue.joinempty):
@@ -107,10 +111,12 @@ def _queue_app(pbx: Pbx, caller: Caller, name: str, timeout: str, priority: int)
     if refused is not None:
         after_queue(pbx, caller, name, refused)
         return
-    queue_vars.timing_placeholders(pbx, two)
+    if two.get("ABANDONED"):
+        pbx.var(two, "ABANDONED", "")  # a second Queue() clears the first one's abandon (k_escalation)
     entry = Entry(caller, queue, pbx.now, count + 1, pbx.now + float(timeout) if timeout else None)
     pbx.waiting[name].append(entry)
     caller.entry = entry
+    members.joined(pbx, name)
     pbx.emit(
         "QueueCallerJoin",
         AGENT,
@@ -136,52 +142,73 @@ def _give_up(pbx: Pbx, entry: Entry) -> None:
         hang_up(pbx, entry.caller.one.uid)
 
 
+def user_event(
+    pbx: Pbx, chan: Channel, kind: str, fields: tuple[tuple[str, str], ...], priority: int
+) -> None:
+    """The dialplan's UserEvent(kind,Key: value,...) at this priority: its Newexten, then the event."""
+    data = ",".join([kind, *(f"{k}: {v}" for k, v in fields)])
+    pbx.exten(chan, "UserEvent", data, priority)
+    pbx.user_event(chan, kind, *fields)
+
+
 def after_queue(pbx: Pbx, caller: Caller, queue: str, status: str) -> None:
     """Queue() returned: the lab dialplan's QueueResult, escalation, survey or hang-up."""
     two, dp = caller.two, pbx.spec.dialplan
-    caller.queue_status = status
     if status:
         pbx.var(two, "QUEUESTATUS", status)
-    wait = "" if caller.entry is None else str(pbx.seconds_since(caller.entry.joined))
-    pbx.user_event(
-        two,
-        "QueueResult",
-        ("Queue", queue),
-        ("QueueStatus", status),
-        ("CallerNum", two.cid_num),
-        ("MemberName", caller.member_name),
-        ("QueueWait", wait),
-        ("AnsweredTime", ""),
-    )
     caller.entry = None
-    if status == "TIMEOUT" and caller.variables.get("ESCALATE") == "1" and queue == dp.first_queue:
-        _queue_app(pbx, caller, dp.escalation_queue, caller.variables.get("QUEUE_TIMEOUT_L2", ""), 2)
-    elif status == "CONTINUE" and caller.variables.get("CSAT"):
-        pbx.exten(two, "Wait", str(int(dp.survey_s)), 2)
+    priority = two.priority + 1
+    result = (
+        ("Queue", queue), ("QueueStatus", two.get("QUEUESTATUS")), ("CallerNum", two.cid_num),
+        ("MemberName", two.get("MEMBERNAME")), ("QueueWait", two.get("QUEUEWAIT")),
+        ("AnsweredTime", two.get("ANSWEREDTIME")),
+    )  # fmt: skip
+    user_event(pbx, two, "QueueResult", result, priority)
+    if queue == dp.first_queue:
+        escalate = status == "TIMEOUT" and two.get("ESCALATE") == "1"
+        priority += 1
+        pbx.exten(two, "GotoIf", f"{int(escalate)}?l2,1", priority)
+        if escalate:
+            two.exten = "l2"
+            pbx.exten(two, "NoOp", f"escalating call {two.get('LABCALL')} to {dp.escalation_queue}", 1)
+            _queue_app(pbx, caller, dp.escalation_queue, two.get("QUEUE_TIMEOUT_L2"), 2)
+            return
+    survey = status == "CONTINUE" and two.get("CSAT") != ""
+    priority += 1
+    pbx.exten(two, "GotoIf", f"{int(survey)}?csat,1", priority)
+    if survey:
+        two.exten = "csat"
+        pbx.exten(two, "NoOp", f"CSAT survey for call {two.get('LABCALL')}", 1)
+        pbx.exten(two, "Wait", f"{dp.survey_s:g}", 2)
         pbx.at(dp.survey_s, lambda: _survey(pbx, caller, queue))
     else:
+        pbx.exten(two, "Hangup", "", priority + 1)
         end_call(pbx, caller)
 
 
 def _survey(pbx: Pbx, caller: Caller, queue: str) -> None:
     if caller.gone:
         return
-    two = caller.two
-    score = caller.variables.get("CSAT", "")
-    pbx.user_event(
-        two,
-        "CSAT",
-        ("Score", score),
-        ("Queue", queue),
-        ("MemberName", caller.member_name),
+    two, dp = caller.two, pbx.spec.dialplan
+    score = (
+        ("Score", two.get("CSAT")), ("Queue", two.get("QUEUENAME")), ("MemberName", two.get("MEMBERNAME")),
         ("CallerNum", two.cid_num),
-    )
-    pbx.at(pbx.spec.dialplan.survey_s, lambda: end_call(pbx, caller))
+    )  # fmt: skip
+    user_event(pbx, two, "CSAT", score, 3)
+    pbx.exten(two, "Wait", f"{dp.survey_s:g}", 4)
+
+    def hang_up() -> None:
+        if not caller.gone:
+            pbx.exten(two, "Hangup", "", 5)
+            end_call(pbx, caller)
+
+    pbx.at(dp.survey_s, hang_up)
 
 
-def end_call(pbx: Pbx, caller: Caller, abandoned: bool = False, *, h_extension: bool = True) -> None:
+def end_call(pbx: Pbx, caller: Caller, *, h_extension: bool = True, redirected: bool = False) -> None:
     """The caller's channel ends; the support context's h extension reports CallEnd (a caller
-    transferred to another context never runs it: m_transfer)."""
+    transferred to another context never runs it: m_transfer). A caller redirected out of its
+    queue call ends that call only now (AgentComplete Reason=caller)."""
     if caller.gone:
         return
     caller.gone = True
@@ -189,16 +216,18 @@ def end_call(pbx: Pbx, caller: Caller, abandoned: bool = False, *, h_extension: 
     if not two.hung_up:
         pbx.emit("SoftHangupRequest", CALL, two.snapshot(), ("Cause", "16"))
     if h_extension:
-        pbx.user_event(
-            two,
-            "CallEnd",
-            ("CallerNum", two.cid_num),
-            ("QueueStatus", caller.queue_status),
-            ("Abandoned", "TRUE" if abandoned else ""),
-            ("MemberName", caller.member_name),
-            ("HangupCause", "16"),
-        )
-    pbx.hangup(one, request="HangupRequest")
+        two.exten = "h"
+        end = (
+            ("CallerNum", two.cid_num), ("QueueStatus", two.get("QUEUESTATUS")),
+            ("Abandoned", two.get("ABANDONED")), ("MemberName", two.get("MEMBERNAME")), ("HangupCause", "16"),
+        )  # fmt: skip
+        user_event(pbx, two, "CallEnd", end, 1)
+        two.priority = 2
+    if not one.hung_up:
+        pbx.emit("HangupRequest", CALL, one.snapshot(), ("Cause", "16"))
+    if redirected:
+        conversation.complete(pbx, caller, "caller")
+    pbx.hangup(one)
     pbx.hangup(two)
     pbx.callers.pop(one.uid, None)
     pbx.callers.pop(two.uid, None)
@@ -208,10 +237,10 @@ def hang_up(pbx: Pbx, uid: str, cause: int = 16) -> bool:
     """AMI Hangup: a caller's leg (abandon, end of talk, or just gone) or an agent's."""
     caller = pbx.callers.get(uid)
     if caller is None:
-        talk = pbx.talk_of_agent_leg(uid)
+        talk = conversation.talk_of_agent_leg(pbx, uid)
         if talk is None:
             return False
-        pbx.agent_hangs_up(talk)
+        conversation.agent_hangs_up(pbx, talk)
         return True
     if caller.gone:
         return False
@@ -221,13 +250,11 @@ def hang_up(pbx: Pbx, uid: str, cause: int = 16) -> bool:
         pbx.hangup(caller.one, cause)
         pbx.exit_queue(caller.entry, "ABANDON", None)
         caller.entry = None
-        end_call(pbx, caller, abandoned=True)
+        end_call(pbx, caller)
     elif caller.talking is not None:
-        pbx.hangup(caller.one, cause)
-        pbx.complete(caller, "caller")
+        conversation.caller_ends(pbx, caller, cause)
         # Queue()'s 'c' option sets CONTINUE even though the caller is gone: the dialplan
         # stops, only the h extension runs (b_answered_caller_hangup).
-        caller.queue_status = "CONTINUE"
         pbx.var(two, "QUEUESTATUS", "CONTINUE")
         end_call(pbx, caller)
     else:

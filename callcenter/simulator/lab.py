@@ -5,7 +5,8 @@ A scenario's ``expected.json`` (../shared/ami-traces) lists the driver's set-up 
 originated, its talk time, patience, Queue() timeout, escalation and survey score. The lab
 driver hung a caller up ``patience_s`` after its QueueCallerJoin unless an agent answered, or
 ``caller_hangup_after_connect_s`` after AgentConnect. ``rehearse`` does the same against a
-:class:`~callcenter.simulator.pbx.Pbx`, in virtual time, and returns everything it emitted.
+:class:`~callcenter.simulator.pbx.Pbx` with the lab's manager.conf ``channelvars`` (every
+snapshot's ChanVariable), in virtual time, and returns everything it emitted.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ ATXFER_HANGUP_S = 2.5
 # about 2.5 ms later (medians over n_mixed_load and o_reconnect: driver's action time against
 # QueueCallerAbandon). Races of a few ms (an abandon against an agent's hang-up) need both.
 DRIVER_LAG_S = 0.0035
+# The lab's manager.conf: every channel snapshot carries these variables (ChanVariable).
+LAB_CHANNELVARS = ("LABCALL", "TALK")
 
 
 @dataclass(slots=True)
@@ -92,7 +95,7 @@ def rehearse(
     (1 = its first) reached app_queue's device state late (see ``Pbx.device_lags``); read off
     the recording with :func:`late_device_states`: a thread race inside Asterisk, not a choice."""
     t0 = float(expected["t0_epoch"])
-    pbx = pbx or Pbx(boot=t0)
+    pbx = pbx or Pbx(boot=t0, channelvars=LAB_CHANNELVARS)
     if late_rings:
         pbx.device_lags = _ring_counter(late_rings)
     out = Rehearsal()

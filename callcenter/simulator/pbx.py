@@ -1,8 +1,10 @@
 """A simulated Asterisk call center, without IO: app_queue, agent phones and the support dialplan.
 
 Virtual time only: ``advance(until)`` runs what is due and returns the AMI events it caused;
-``action()`` applies an AMI action. It emits what Asterisk 22 emits for each situation, in the
-same order for the queue-related events (see ../shared/ami-traces and DOMAIN.md §1):
+``action()`` applies an AMI action. It emits what Asterisk 22 emits for each situation: every
+event type of the lab's recordings with their fields, each channel's, device's and member's
+events in Asterisk's order (tests/test_sim_stream.py), and the queue-related events in
+Asterisk's global order (see ../shared/ami-traces and DOMAIN.md §1):
 join → AgentCalled → (answer: QueueCallerLeave → AgentConnect → … → AgentComplete) or
 (no answer after the member timeout: AgentRingNoAnswer, retry) or (caller hangs up:
 QueueCallerAbandon → QueueCallerLeave) or (Queue() timeout / leave-empty: QueueCallerAbandon →
@@ -11,15 +13,18 @@ writes queue_log lines as Asterisk does. Channels follow the lab's shape: caller
 ``Local/600@support/n`` pairs, members ``Local/agentN@agents/n`` pairs or single SIP-like channels.
 Pure: no clock, no sockets; randomness comes from the caller's draws (the traffic module).
 
-Owns the call center's queues: their members, the queue engine (app_queue's wait loop and
-strategies, ringing, answer, no answer, the exits and the end of a conversation), the agents'
-phones, and the entry points of AMI actions and of a restart. Built on
-:class:`~callcenter.simulator.switch.Switch` (virtual time, channels, the event and queue_log
-output); the caller's side (the support dialplan: Originate, IVR, the Queue() join, QueueResult,
-escalation, survey, AMI Hangup) lives in :mod:`callcenter.simulator.dialplan`, the records both
-keep in :mod:`callcenter.simulator.calls`, transfers in :mod:`callcenter.simulator.transfers`, the
-status views in :mod:`callcenter.simulator.status`. Must not import asyncio or anything that does
-IO, nor anything from ``callcenter.ami`` or the daemon.
+Owns the call center's queues: the queue engine (app_queue's wait loop and strategies, ringing,
+answer, no answer and the exits), the agents' phones, and the entry points of AMI actions and of
+a restart. Built on :class:`~callcenter.simulator.switch.Switch` (virtual time, channels, device
+states, bridges, the event and queue_log output); the caller's side (the support dialplan:
+Originate, IVR, the Queue() join, QueueResult, escalation, survey, AMI Hangup) lives in
+:mod:`~callcenter.simulator.dialplan`, how Local channel pairs come up in
+:mod:`~callcenter.simulator.local`, the members' status and app_queue's ``Queue:*`` device states
+in :mod:`~callcenter.simulator.members`, the answered call in
+:mod:`~callcenter.simulator.conversation`, transfers in :mod:`~callcenter.simulator.transfers`,
+the records they share in :mod:`~callcenter.simulator.calls`, the status views in
+:mod:`~callcenter.simulator.status`. Must not import asyncio or anything that does IO, nor
+anything from ``callcenter.ami`` or the daemon.
 """
 
 from __future__ import annotations
@@ -27,16 +32,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 
-from callcenter.simulator import dialplan, transfers, variables
-from callcenter.simulator.calls import Caller, Entry, Leg, Member, Talk
+from callcenter.simulator import conversation, dialplan, local, members, variables
+from callcenter.simulator.calls import Caller, Entry, Leg, Member
+from callcenter.simulator.channels import Channel
 from callcenter.simulator.model import AgentSpec, CallCenterSpec, QueueSpec
 from callcenter.simulator.strategy import Strategies
 from callcenter.simulator.switch import AGENT, CALL, Switch
-from callcenter.simulator.wire import ActionReply, Headers
+from callcenter.simulator.wire import ActionReply
 
-NOT_INUSE, INUSE = 1, 2
 IN_USE = float("inf")  # busy-until of a member whose phone rings or talks
-COMPLETE_EVENT_LAG_S = 0.006  # call end → AgentComplete on AMI (stasis)
 RECHECK_S = 1.0  # app_queue's RECHECK: a waiting caller looks at the queue once a second
 PHONE_OVERHEAD_S = 0.012  # join → AgentConnect was 1.014 s with a 1 s answer delay (a_answered_agent_hangup)
 # ringall: a leg rung earlier in the round answers this much later. In both recorded ringall
@@ -53,14 +57,16 @@ class Pbx(Switch):
         boot: float = 1_800_000_000.0,
         agents: Mapping[str, AgentSpec] | None = None,
         seed: int = 0,
+        channelvars: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(boot)
+        super().__init__(boot, channelvars)
         self.rng = random.Random(seed)
         self.spec = spec or CallCenterSpec()
         self.queues = {q.name: q for q in self.spec.queues}
         self.agents = dict(agents or {})  # interface -> phone behaviour (default: answers after 1 s)
         self.globals: dict[str, str] = {}
         self.members: dict[str, dict[str, Member]] = {q: {} for q in self.queues}
+        self.member_devices: dict[str, str] = {}  # state device (Local/agent1@agents) -> interface
         self.waiting: dict[str, list[Entry]] = {q: [] for q in self.queues}
         self.busy: dict[str, float] = {}  # interface -> end of wrap-up (or inf while in use)
         # Members rung whose device state has not caught up (still NOT_INUSE): app_queue counts
@@ -68,7 +74,8 @@ class Pbx(Switch):
         self.lagging: set[str] = set()
         # Asked at each ring: does this member's device state lag? For a Local channel member
         # it is a race inside Asterisk (core_local reports INUSE only once the ;2 half's PBX
-        # thread is flagged; 26 of 345 rings in n_mixed_load lost it). Never, by default.
+        # thread is flagged; 26 of 345 rings in n_mixed_load lost it). Never, by default; asked
+        # for Local members only.
         self.device_lags: Callable[[str], bool] = lambda interface: False
         self.strategies = Strategies(self.rng)
         self.callers: dict[str, Caller] = {}  # by the uid of either leg
@@ -89,7 +96,9 @@ class Pbx(Switch):
             return error(
                 f"Invalid/unknown command: {name}. Use Action: ListCommands to show available commands."
             )
-        return handler(self, fields, action_id)
+        reply = handler(self, fields, action_id)
+        self.flush_devices()
+        return reply
 
     def restart(self) -> None:
         """Asterisk restarts: every call is gone without a word, dynamic members are forgotten
@@ -103,6 +112,8 @@ class Pbx(Switch):
         self.callers.clear()
         self.forget_channels()
         self.busy.clear()
+        self.lagging.clear()
+        self.member_devices.clear()
         self.strategies.reset()
         for name in self.queues:
             self.members[name].clear()
@@ -111,30 +122,11 @@ class Pbx(Switch):
 
     # -- members ----------------------------------------------------------------------------------
 
-    def member_block(self, m: Member) -> Headers:
-        """A member as app_queue's member events show it."""
-        status = INUSE if self.busy.get(m.interface, 0.0) == IN_USE else NOT_INUSE
-        return (
-            ("Queue", m.queue), ("MemberName", m.name), ("Interface", m.interface),
-            ("StateInterface", m.interface), ("Membership", "dynamic"), ("Penalty", str(m.penalty)),
-            ("CallsTaken", str(m.calls)), ("LastCall", str(m.last_call)), ("LastPause", str(m.last_pause)),
-            ("LoginTime", str(m.login)), ("InCall", "0"), ("Status", str(status)),
-            ("Paused", "1" if m.paused else "0"), ("PausedReason", m.reason), ("Ringinuse", "0"),
-            ("Wrapuptime", "0"),
-        )  # fmt: skip
-
     def memberships(self, interface: str) -> list[Member]:
         return [m for ms in self.members.values() if (m := ms.get(interface)) is not None]
 
-    def device(self, interface: str, in_use: bool) -> None:
-        """A member's phone changed state: QueueMemberStatus in each of its queues."""
-        if in_use:
-            self.busy[interface] = IN_USE
-        for m in self.memberships(interface):
-            self.emit("QueueMemberStatus", AGENT, self.member_block(m))
-
-    def member_event(self, name: str, member: Member) -> None:
-        self.emit(name, AGENT, self.member_block(member))
+    def device_state_changed(self, device: str, state: str) -> None:
+        members.device_state(self, device, state)
 
     def members_changed(self) -> None:
         """A member came, went or (un)paused. Nothing happens at once: each waiting caller
@@ -206,44 +198,19 @@ class Pbx(Switch):
 
     def _ring(self, entry: Entry, member: Member, pos: int, lag: float = 0.0) -> None:
         two = entry.caller.two
-        if member.interface.startswith("Local/"):
-            exten, _, rest = member.interface[6:].partition("@")
+        interface = member.interface
+        if interface.startswith("Local/"):
+            exten, _, rest = interface[6:].partition("@")
             context = rest.split("/")[0]
             outgoing, phone = self.channels.local_pair(exten, context, self.now, two.linked_id)
         else:
-            outgoing, phone = self.channels.device(member.interface, self.now, two.linked_id), None
-        outgoing.application, outgoing.app_data = "AppQueue", "(Outgoing Line)"
+            outgoing, phone = self.channels.device(interface, self.now, two.linked_id), None
         leg = Leg(member, outgoing, phone, self.now, pos)
-        entry.legs[member.interface] = leg
-        for chan in (outgoing, phone):
-            if chan is not None:
-                chan.cid_num, chan.cid_name = two.cid_num, two.cid_name
-                self.add_channel(chan)
-        self.exten(outgoing, "AppQueue", "(Outgoing Line)")
-        if phone is not None:  # the lab's [agents] dialplan on the phone's half
-            self.exten(phone, "NoOp", f"agent {phone.exten} offered a queue call", 1)
-            self.exten(phone, "Ringing", "", 2)
-        self.emit(
-            "AgentCalled",
-            AGENT,
-            two.snapshot(),
-            outgoing.snapshot("Dest"),
-            ("Queue", entry.queue.name),
-            ("Interface", member.interface),
-            ("MemberName", member.name),
-        )
-        self.emit(
-            "DialBegin", CALL, two.snapshot(), outgoing.snapshot("Dest"), ("DialString", member.interface)
-        )
-        self.state(outgoing, 5)
-        if self.device_lags(member.interface):
-            self.busy[member.interface] = IN_USE
-            self.lagging.add(member.interface)
-        else:
-            self.device(member.interface, True)
-        self.emit("DialState", CALL, two.snapshot(), outgoing.snapshot("Dest"), ("DialStatus", "RINGING"))
-        behaviour = self.agents.get(member.interface, AgentSpec(member.name, member.interface))
-        exten = member.interface.split("/")[1].split("@")[0]
+        entry.legs[interface] = leg
+        local.dial(self, two, outgoing, phone, interface.partition("/")[2])
+        outgoing.application, outgoing.app_data = "AppQueue", "(Outgoing Line)"
+        behaviour = self.agents.get(interface, AgentSpec(member.name, interface))
+        exten = interface.split("/")[1].split("@")[0]
         answers = behaviour.answers and self.globals.get(f"AGENT_MODE_{exten}", "answer") != "noanswer"
         if answers and behaviour.noanswer_share > 0:
             answers = self.rng.random() >= behaviour.noanswer_share
@@ -251,27 +218,71 @@ class Pbx(Switch):
         ring_for = entry.queue.timeout_s
         if entry.expire is not None:
             ring_for = min(ring_for, max(0.0, entry.expire - self.now))
-        if phone is not None:
-            self.exten(phone, "GotoIf", f"{int(not answers)}?noans", 3)
-            self.exten(phone, "Wait", f"{delay:g}" if answers else "120", 4 if answers else 8)
+        self.busy[interface] = IN_USE
+        if phone is not None and self.device_lags(interface):
+            # The caller's thread lost the CPU inside ast_call: the phone's dialplan rang, and
+            # its device state was computed, before core_local flagged it and before app_queue
+            # reported the call (n_mixed_load: AgentCalled shows the line already Ringing).
+            self.lagging.add(interface)
+            self._phone_rings(outgoing, phone, answers, delay)
+            self.flush_devices()
+            self.devices.started(phone)
+            self._agent_called(entry, member, outgoing)
+        else:
+            self._agent_called(entry, member, outgoing)
+            if phone is not None:
+                self.devices.started(phone)
+            self._phone_rings(outgoing, phone, answers, delay)
+        self.flush_devices()
+        self.emit("DialState", CALL, two.snapshot(), outgoing.snapshot("Dest"), ("DialStatus", "RINGING"))
         # The phone's dialplan (Ringing, Wait, Answer) and the bridge set-up take a few ms more.
         delay += PHONE_OVERHEAD_S + lag
         if answers and delay < ring_for:
             leg.timers.append(self.at(delay, lambda: self._answer(entry, leg)))
         leg.timers.append(self.at(ring_for, lambda: self._no_answer(entry, leg)))
 
-    def _drop_leg(self, entry: Entry, leg: Leg, status: str) -> None:
+    def _agent_called(self, entry: Entry, member: Member, line: Channel) -> None:
+        two = entry.caller.two
+        self.emit(
+            "AgentCalled",
+            AGENT,
+            two.snapshot(),
+            line.snapshot("Dest"),
+            ("Queue", entry.queue.name),
+            ("Interface", member.interface),
+            ("MemberName", member.name),
+        )
+        self.emit("DialBegin", CALL, two.snapshot(), line.snapshot("Dest"), ("DialString", member.interface))
+
+    def _phone_rings(self, line: Channel, phone: Channel | None, answers: bool, delay: float) -> None:
+        """The lab's [agents] dialplan on a Local member's ``;2`` half, up to its Wait()."""
+        if phone is not None:
+            offered = f"agent {phone.exten} offered call {phone.get('LABCALL')} talk={phone.get('TALK')}"
+            self.exten(phone, "NoOp", offered, 1)
+            self.exten(phone, "Ringing", "", 2)
+        self.state(line, 5)
+        if phone is not None:
+            self.exten(phone, "GotoIf", f"{int(not answers)}?noans", 3)
+            self.exten(phone, "Wait", f"{delay:g}" if answers else "120", 4 if answers else 8)
+
+    def _drop_leg(self, entry: Entry, leg: Leg, status: str, cause: int = 0) -> None:
+        """A ring ends unanswered: DialEnd with the reason, then app_queue's hangupcalls()
+        cancels the line (a second DialEnd, CANCEL), which takes the phone's half down
+        (h_ring_no_answer, c_abandon_after_5s)."""
         for ident in leg.timers:
             self.cancel(ident)
         entry.legs.pop(leg.member.interface, None)
-        two = entry.caller.two
-        self.emit("DialEnd", CALL, two.snapshot(), leg.outgoing.snapshot("Dest"), ("DialStatus", status))
-        if leg.phone is not None:
-            self.hangup(leg.phone, request="HangupRequest")
-        self.hangup(leg.outgoing)
+        two, line, phone = entry.caller.two, leg.outgoing, leg.phone
+        self.emit("DialEnd", CALL, two.snapshot(), line.snapshot("Dest"), ("DialStatus", status))
+        self.emit("DialEnd", CALL, two.snapshot(), line.snapshot("Dest"), ("DialStatus", "CANCEL"))
+        if phone is not None:
+            self.emit("HangupRequest", CALL, phone.snapshot(), ("Cause", str(cause)))
         self.busy.pop(leg.member.interface, None)
         self.lagging.discard(leg.member.interface)
-        self.device(leg.member.interface, False)
+        self.hangup(line, cause)
+        if phone is not None:
+            self.emit("SoftHangupRequest", CALL, phone.snapshot(), ("Cause", "16"))
+            self.hangup(phone, cause)
 
     def _no_answer(self, entry: Entry, leg: Leg) -> None:
         if entry.caller.entry is not entry:
@@ -291,6 +302,7 @@ class Pbx(Switch):
         line = self.waiting[entry.queue.name]
         position = line.index(entry) + 1
         line.remove(entry)
+        members.left(self, entry.queue.name)
         self.emit(
             "QueueCallerLeave",
             AGENT,
@@ -304,141 +316,27 @@ class Pbx(Switch):
     def _answer(self, entry: Entry, leg: Leg) -> None:
         if entry.caller.entry is not entry:
             return  # the call is gone (a PBX restart)
-        caller, queue, two = entry.caller, entry.queue, entry.caller.two
-        for other in list(entry.legs.values()):
-            if other is not leg:
-                self._drop_leg(entry, other, "CANCEL")
+        queue, two = entry.queue, entry.caller.two
         for ident in leg.timers:
             self.cancel(ident)
-        entry.legs.clear()
         self._store_next_rr(entry, leg)
-        if leg.member.interface in self.lagging:
-            self.lagging.discard(leg.member.interface)
-            self.device(leg.member.interface, True)
+        self.lagging.discard(leg.member.interface)
         if leg.phone is not None:
             self.exten(leg.phone, "Answer", "", 5)
             self.state(leg.phone, 6)
         self.state(leg.outgoing, 6)
+        self.flush_devices()
         self.emit("DialEnd", CALL, two.snapshot(), leg.outgoing.snapshot("Dest"), ("DialStatus", "ANSWER"))
+        # ringall: the other phones stop, "answered elsewhere" (n_mixed_load, support-l2)
+        for other in list(entry.legs.values()):
+            if other is not leg:
+                self._drop_leg(entry, other, "CANCEL", cause=26)
+        entry.legs.clear()
         hold = self.seconds_since(entry.joined)
         variables.answered(self, two, leg.outgoing, leg.member, queue, hold, entry.opos)
         position = self._leave(entry)
         variables.left(self, two, position, self.now - entry.joined)
-        ring = self.seconds_since(leg.started)
-        self.emit(
-            "AgentConnect",
-            AGENT,
-            two.snapshot(),
-            leg.outgoing.snapshot("Dest"),
-            ("Queue", queue.name),
-            ("Interface", leg.member.interface),
-            ("MemberName", leg.member.name),
-            ("HoldTime", str(hold)),
-            ("RingTime", str(ring)),
-        )
-        self.queue_log(two.uid, queue.name, leg.member.name, "CONNECT", hold, leg.outgoing.uid, ring)
-        bridge = self.bridge_id()
-        self.emit(
-            "BridgeCreate",
-            CALL,
-            ("BridgeUniqueid", bridge),
-            ("BridgeType", "basic"),
-            ("BridgeTechnology", "simple_bridge"),
-        )
-        for chan in (leg.outgoing, two):
-            chan.bridge = bridge
-            self.emit("BridgeEnter", CALL, ("BridgeUniqueid", bridge), chan.snapshot())
-        self.var(leg.outgoing, "BRIDGEPEER", two.name)
-        self.var(two, "BRIDGEPEER", leg.outgoing.name)
-        caller.member_name = leg.member.name
-        caller.talking = Talk(caller, queue, leg, hold, self.now, entry.opos, bridge)
-        talk = float(caller.variables.get("TALK") or self.spec.dialplan.default_talk_s)
-        if leg.phone is not None:
-            # The lab phone's Answer() returns half a second after the bridge, then Wait(TALK):
-            # TalkTime is TALK + 0.5 (a_answered_agent_hangup: TALK 5, TalkTime 6 from 5.5 s).
-            talk += self.spec.dialplan.answer_s
-            phone, talk_text = leg.phone, f"{talk - self.spec.dialplan.answer_s:g}"
-            self.at(self.spec.dialplan.answer_s,
-                    lambda: None if phone.hung_up else self.exten(phone, "Wait", talk_text, 6))  # fmt: skip
-        self.at(talk, lambda: self._talk_over(caller))
-        if caller.hangup_after_connect_s is not None and caller.hangup_after_connect_s < talk:
-            self.at(caller.hangup_after_connect_s, lambda: dialplan.caller_hangs_up(self, caller))
-
-    def complete(self, caller: Caller, reason: str, transfer: tuple[str, str, str] | None = None) -> None:
-        """The conversation ended: agent or caller hung up, or the agent transferred the caller
-        (``transfer``: the queue_log verb and its first two fields)."""
-        talk = caller.talking
-        if talk is None:
-            return
-        caller.talking = None
-        two, leg, queue = caller.two, talk.leg, talk.queue
-        member = leg.member
-        talked = self.seconds_since(talk.connected)
-        if leg.phone is not None and reason == "agent":
-            self.exten(leg.phone, "Hangup", "", 7)
-            self.hangup(leg.phone, request="SoftHangupRequest")
-        self.emit(
-            "AgentComplete",
-            AGENT,
-            two.snapshot(),
-            leg.outgoing.snapshot("Dest"),
-            ("Queue", queue.name),
-            ("Interface", member.interface),
-            ("MemberName", member.name),
-            ("HoldTime", str(talk.hold)),
-            ("TalkTime", str(talked)),
-            ("Reason", reason),
-        )
-        if transfer is not None:
-            self.queue_log(two.uid, queue.name, member.name, *transfer, talk.hold, talked, talk.opos)
-        else:
-            verb = "COMPLETEAGENT" if reason == "agent" else "COMPLETECALLER"
-            self.queue_log(two.uid, queue.name, member.name, verb, talk.hold, talked, talk.opos)
-        self.var(leg.outgoing, "BRIDGEPEER", "")
-        self.var(two, "BRIDGEPEER", "")
-        for chan in (leg.outgoing, two):
-            chan.bridge = ""
-            self.emit("BridgeLeave", CALL, ("BridgeUniqueid", talk.bridge), chan.snapshot())
-        if leg.phone is not None:
-            self.hangup(leg.phone)
-        self.hangup(leg.outgoing)
-        self.emit("BridgeDestroy", CALL, ("BridgeUniqueid", talk.bridge))
-        stats = self.stats[queue.name]
-        stats["completed"] += 1
-        stats["insl"] += talk.hold <= queue.servicelevel_s
-        variables.average(stats, "talktime", talked)
-        variables.returned(self, two, queue, self.now - two.created, self.now - talk.connected)
-        member.calls += 1
-        # lastcall is the second the call ended, a few ms before AgentComplete is published
-        # (n_mixed_load: AgentComplete at 873.004, LastCall 872); app_queue compares whole
-        # seconds: free again once time(NULL) - wrapuptime >= lastcall.
-        member.last_call = int(self.now - COMPLETE_EVENT_LAG_S)
-        self.busy[member.interface] = member.last_call + queue.wrapup_s
-        self.device(member.interface, False)
-
-    def talk_on(self, channel: str) -> Talk | None:
-        """The conversation a channel (the caller's, or either agent leg) takes part in."""
-        for caller in self.callers.values():
-            talk = caller.talking
-            if talk is not None and channel in (caller.two.name, talk.leg.outgoing.name,
-                                                talk.leg.phone.name if talk.leg.phone else ""):  # fmt: skip
-                return talk
-        return None
-
-    def _talk_over(self, caller: Caller) -> None:
-        """The agent's phone hangs up after the talk time (unless a transfer is under way)."""
-        talk = caller.talking
-        if talk is not None and talk.consult is None:
-            self.complete(caller, "agent")
-            dialplan.after_queue(self, caller, talk.queue.name, "CONTINUE")
-
-    def agent_hangs_up(self, talk: Talk) -> None:
-        """The agent's channel is hung up: the end of the call, or of an attended transfer."""
-        if talk.consult is not None:
-            transfers.complete_attended(self, talk, talk.consult)
-            return
-        self.complete(talk.caller, "agent")
-        dialplan.after_queue(self, talk.caller, talk.queue.name, "CONTINUE")
+        conversation.connect(self, entry, leg, hold)
 
     def exit_queue(self, entry: Entry, verb: str, status: str | None) -> None:
         """record_abandoned(): QueueCallerAbandon, the queue_log verb, then the waiting list."""
@@ -454,12 +352,8 @@ class Pbx(Switch):
         line = self.waiting[queue.name]
         position = line.index(entry) + 1
         wait = self.seconds_since(entry.joined)
-        waited = self.now - entry.joined
-        variables.waited(self, two, waited)
-        self.var(two, "DIALEDTIME", str(int(self.now - two.created)))
-        self.var(two, "DIALEDTIME_MS", str(int((self.now - two.created) * 1000)))
-        self.var(two, "ANSWEREDTIME", "0")
-        self.var(two, "ANSWEREDTIME_MS", "0")
+        if status is None:  # the wait loop ended with the hang-up: Queue()'s timings come first
+            variables.timings(self, two, self.now - entry.joined)
         self.var(two, "ABANDONED", "TRUE")
         variables.queue_statistics(self, two, queue)
         self.emit(
@@ -472,6 +366,8 @@ class Pbx(Switch):
             ("HoldTime", str(wait)),
         )
         self.stats[queue.name]["abandoned"] += 1
+        if status is not None:  # a timeout or leave-empty: Queue() goes on to return (e, j)
+            variables.timings(self, two, self.now - entry.joined)
         variables.queue_statistics(self, two, queue)
         self.queue_log(two.uid, queue.name, "NONE", verb, position, entry.opos, wait)
         self.var(two, "QUEUEPOSITION", str(self._leave(entry)))
@@ -500,14 +396,3 @@ class Pbx(Switch):
         """The caller's Queue() timeout ran out while it still waits."""
         if entry.caller.entry is entry and entry in self.waiting[entry.queue.name]:
             self.exit_queue(entry, "EXITWITHTIMEOUT", "TIMEOUT")
-
-    def talk_of_agent_leg(self, uid: str) -> Talk | None:
-        """The conversation whose agent leg (either half of a Local member) has this Uniqueid."""
-        for caller in self.callers.values():
-            talk = caller.talking
-            if talk is not None and uid in (
-                talk.leg.outgoing.uid,
-                talk.leg.phone.uid if talk.leg.phone else "",
-            ):
-                return talk
-        return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from callcenter.simulator import members
 from callcenter.simulator.switch import AGENT
 from callcenter.simulator.wire import AmiEvent, Headers
 
@@ -37,7 +38,7 @@ def status_items(pbx: Pbx, queue: str, member: str) -> list[AmiEvent]:
         for m in pbx.members[spec.name].values():
             if member and m.interface != member and m.name != member:
                 continue
-            block = dict(pbx.member_block(m))
+            block = dict(members.block(m))
             del block["Ringinuse"]
             # The snapshot spells MemberName "Name" and Interface "Location".
             listed = (("Queue", m.queue), ("Name", m.name), ("Location", m.interface))

@@ -121,7 +121,7 @@ class Traffic:
         self.calls += 1
         spec, rng = self.spec, self.rng
         talk = max(1.0, rng.lognormvariate(math.log(spec.talk_s), 0.5))
-        variables = {"TALK": f"{talk:.0f}"}
+        variables = {"__TALK": f"{talk:.0f}"}  # inherited by the agent's legs, as in the lab
         if spec.queue_timeout_s:
             variables["QUEUE_TIMEOUT"] = f"{spec.queue_timeout_s:.0f}"
             if rng.random() < spec.escalate_share:

@@ -4,8 +4,11 @@ With the lab's queues.conf (setqueuevar, setinterfacevar, setqueueentryvar = yes
 writes, on the caller's channel (and the member's outgoing line at answer): QUEUEWAIT,
 DIALEDTIME and ANSWEREDTIME placeholders at join; MEMBER*, QE* and the ten QUEUE* statistics at
 answer; QUEUE* again when the call or the wait ends (a_answered_agent_hangup,
-c_abandon_after_5s). Values follow app_queue: Holdtime/TalkTime are exponential averages
-(new = (3·old + sample) / 4), Completed counts calls that ended, SL perf is completed-in-SL.
+c_abandon_after_5s): after a hang-up in the queue the timings come before ABANDONED and
+QueueCallerAbandon, after a timeout or leave-empty after them (e_queue_timeout, j_leavewhenempty),
+after a transfer or Redirect only DIALEDTIME and ANSWEREDTIME 0 (m_transfer). Values follow
+app_queue: Holdtime/TalkTime are exponential averages (new = (3·old + sample) / 4), Completed
+counts calls that ended, SL perf is completed-in-SL.
 Pure; emits through the switch. Must not import asyncio or anything outside the simulator.
 """
 
@@ -65,7 +68,8 @@ def answered(pbx: Pbx, caller_chan: Channel, member_line: Channel, member: Membe
     for chan in (caller_chan, member_line):
         pbx.var(chan, "QEHOLDTIME", str(hold))
         pbx.var(chan, "QEORIGINALPOS", str(opos))
-    average(pbx.stats[queue.name], "holdtime", hold)
+    stats = pbx.stats[queue.name]
+    average(stats, "holdtime", hold, not (stats["completed"] or stats["abandoned"]))
     for chan in (caller_chan, member_line):
         queue_statistics(pbx, chan, queue)
 
@@ -74,6 +78,22 @@ def left(pbx: Pbx, chan: Channel, position: int, wait_s: float) -> None:
     """After QueueCallerLeave: where the caller was and how long it waited."""
     pbx.var(chan, "QUEUEPOSITION", str(position))
     waited(pbx, chan, wait_s)
+
+
+def timings(pbx: Pbx, chan: Channel, wait_s: float) -> None:
+    """A wait that ended without an answer: Queue()'s wait, dialed and answered times."""
+    waited(pbx, chan, wait_s)
+    left_bridge(pbx, chan)
+
+
+def left_bridge(pbx: Pbx, chan: Channel) -> None:
+    """Queue() ends without the caller's talk having ended in it (a transfer, a Redirect, or no
+    answer): ANSWEREDTIME is 0 (m_transfer)."""
+    dialed = pbx.now - chan.created
+    pbx.var(chan, "DIALEDTIME", str(int(dialed)))
+    pbx.var(chan, "DIALEDTIME_MS", str(int(dialed * 1000)))
+    pbx.var(chan, "ANSWEREDTIME", "0")
+    pbx.var(chan, "ANSWEREDTIME_MS", "0")
 
 
 def waited(pbx: Pbx, chan: Channel, wait_s: float) -> None:
@@ -93,9 +113,10 @@ def returned(pbx: Pbx, chan: Channel, queue: QueueSpec, dialed_s: float, answere
     queue_statistics(pbx, chan, queue)
 
 
-def average(stats: dict[str, float], key: str, sample: float) -> None:
-    """app_queue's running average: new = (3·old + sample) / 4 in integers, the first sample as is."""
-    count = int(stats.get(f"{key}_n", 0))
+def average(stats: dict[str, float], key: str, sample: float, first: bool) -> None:
+    """app_queue's running average: new = (3·old + sample) / 4 in integers; ``first``: take the
+    sample as is. For the hold time that is while the queue has neither completed nor abandoned
+    a call (recalc_holdtime: i_agent_login_pause's second answer, hold 2, replaced hold 1), for
+    the talk time the first completed call (update_queue)."""
     old = int(stats[key])
-    stats[key] = int(sample) if count == 0 else ((old << 2) - old + int(sample)) >> 2
-    stats[f"{key}_n"] = count + 1
+    stats[key] = int(sample) if first else ((old << 2) - old + int(sample)) >> 2
