@@ -28,6 +28,18 @@ def unreachable(service: str, address: str, reason: str) -> NoReturn:
     pytest.skip(f"{service} at {address} is unreachable: {reason}")
 
 
+def required_tool(command: str, package: str) -> str:
+    """The path of a command the test needs; missing: skip, or fail under CI=true."""
+    import shutil
+
+    path = shutil.which(command)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and the {command} command is missing (Debian package {package})")
+        pytest.skip(f"the {command} command is not installed (Debian package {package})")
+    return path
+
+
 def postgres_base_url() -> str:
     """A URL PostgreSQL accepts (trust auth, as user postgres or the current user), or skip/fail."""
     address = f"{POSTGRES_HOST}:{POSTGRES_PORT}"

@@ -8,18 +8,15 @@ code breaks this test instead of the operator's upgrade.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import shutil
 import subprocess
 import sys
 import typing
 from pathlib import Path
 
-import pytest
-
 from callcenter.cli import build_parser
 from callcenter.config import Settings
+from tests.services import required_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "operations.md"
@@ -28,12 +25,7 @@ INSTALLED = "/opt/callcenter/venv/bin/callcenter"
 
 
 def _systemd_analyze() -> str:
-    tool = shutil.which("systemd-analyze")
-    if tool is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true and systemd-analyze is missing (Debian package systemd)")
-        pytest.skip("systemd-analyze is not installed (Debian package systemd)")
-    return tool
+    return required_tool("systemd-analyze", "systemd")
 
 
 def _verify(unit_text: str, tmp_path: Path) -> str:

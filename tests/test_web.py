@@ -11,9 +11,7 @@ import datetime as dt
 import http.client
 import json
 import logging
-import os
 import re
-import shutil
 import signal
 import socket
 import ssl
@@ -44,6 +42,7 @@ from callcenter.web.auth import guarded, offered_token
 from callcenter.web.server import PortTaken, WebError, tls_context
 from callcenter.web.view import QueueSnapshot, ServerView
 from tests.fakeami import FakeAmi, event
+from tests.services import required_tool
 
 TOKEN = "s3cret-token-0123456789abcdef"
 AGENT_STATES = ["logged_out", "available", "ringing", "on_call", "wrap_up", "paused", "unavailable"]
@@ -316,12 +315,7 @@ async def test_api_needs_the_bearer_token_and_healthz_does_not(
 
 
 def _openssl() -> str:
-    tool = shutil.which("openssl")
-    if tool is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true and the openssl command is missing (Debian package openssl)")
-        pytest.skip("the openssl command is not installed (Debian package openssl)")
-    return tool
+    return required_tool("openssl", "openssl")
 
 
 def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
