@@ -16,7 +16,8 @@ import contextlib
 import hashlib
 import time
 from collections import Counter
-from typing import Self
+
+from tests.loopback import LoopbackServer
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 CHALLENGE = "123456789"
@@ -75,10 +76,11 @@ class Session:
         self.writer.transport.abort()
 
 
-class FakeAmi:
+class FakeAmi(LoopbackServer):
     """``async with FakeAmi() as ami:`` listens on 127.0.0.1 at ``ami.port``."""
 
     def __init__(self, *, username: str = "lab", secret: str = "labsecret") -> None:
+        super().__init__()
         self.username = username
         self.secret = secret
         self.actions: Counter[str] = Counter()
@@ -89,30 +91,6 @@ class FakeAmi:
         self.refuse = False  # close new connections before the banner
         self.delays: dict[str, float] = {}  # action name -> seconds before its response
         self.cut_list_after: int | None = None  # drop the connection after this many list events
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._server is not None:
-            self._server.close()
-        self.drop_all()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks))
-        if self._server is not None:
-            await self._server.wait_closed()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeAmi is not started")
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
 
     # -- test levers ----------------------------------------------------------------------------
 
@@ -122,6 +100,9 @@ class FakeAmi:
             if session.logged_in:
                 session.write(data)
                 await session.writer.drain()
+
+    def _drop_sessions(self) -> None:
+        self.drop_all()
 
     def drop_all(self) -> None:
         for session in list(self.sessions):

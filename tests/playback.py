@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from typing import Self
 
 from tests.fakeami import BANNER, wire
+from tests.loopback import LoopbackServer
 
 # The first item of a recorded list answer tells which action it answers.
 _LIST_KIND = {
@@ -51,37 +51,15 @@ def segments(stream: bytes) -> list[list[bytes]]:
     return out
 
 
-class Playback:
+class Playback(LoopbackServer):
     def __init__(self, recording: bytes, *, batch: int = 40, pause_s: float = 0.02) -> None:
+        super().__init__()
         self.segments = segments(recording)
         self.batch = batch
         self.pause_s = pause_s
         self.served = 0  # connections that got a segment
         self.finished = asyncio.Event()  # the last segment was sent completely
         self.sent_messages = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                await task
-        if self._server is not None:
-            await self._server.wait_closed()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
