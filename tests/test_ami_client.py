@@ -266,14 +266,15 @@ async def test_list_cut_by_a_drop_raises_connection_lost(ami: FakeAmi) -> None:
 async def test_silent_server_is_detected_by_the_ping(ami: FakeAmi, chatty: bool) -> None:
     """Half-open link; with ``chatty`` events keep flowing but Pings go unanswered."""
     rec = Recorder()
-    client = AmiClient(address(ami, ping_interval_s=0.05, ping_timeout_s=0.1), rec)
+    client = AmiClient(address(ami, ping_interval_s=0.5, ping_timeout_s=1.0), rec)
     async with running(client):
         await client.send_action("Ping")
         ami.silence()
-        while chatty and not rec.downs():
-            await ami.push(event("VarSet", ("Variable", "X"), ("Value", "1")))
-            await asyncio.sleep(0.01)
-        await eventually(lambda: rec.downs())
+        async with asyncio.timeout(10):
+            while chatty and not rec.downs():
+                await ami.push(event("VarSet", ("Variable", "X"), ("Value", "1")))
+                await asyncio.sleep(0.01)
+        await eventually(lambda: rec.downs(), timeout=10)
         assert rec.downs() == ["keep-alive timeout"]
         await eventually(lambda: ami.accepted == 2)
         await client.wait_up(timeout=3)
@@ -281,11 +282,11 @@ async def test_silent_server_is_detected_by_the_ping(ami: FakeAmi, chatty: bool)
 
 async def test_time_in_a_slow_listener_is_not_a_ping_timeout(ami: FakeAmi) -> None:
     rec = Recorder()
-    rec.stall_on = ("Slow", 0.4)
-    client = AmiClient(address(ami, ping_interval_s=0.05, ping_timeout_s=0.1), rec)
+    rec.stall_on = ("Slow", 3.0)  # three times the ping timeout
+    client = AmiClient(address(ami, ping_interval_s=0.5, ping_timeout_s=1.0), rec)
     async with running(client):
         await ami.push(event("Slow"))
-        await eventually(lambda: any(m.name == "Slow" for m in rec.messages()))
+        await eventually(lambda: any(m.name == "Slow" for m in rec.messages()), timeout=10)
         assert (await client.send_action("Ping")).get("Ping") == "Pong"
         assert rec.downs() == [] and ami.accepted == 1 and ami.actions["Ping"] >= 2
 

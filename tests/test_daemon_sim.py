@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from callcenter.ami.codec import Banner
 from callcenter.config import parse_settings
 from callcenter.daemon import Daemon
 from callcenter.demo import SimulatorRun, build
@@ -28,8 +29,9 @@ OUTCOME = {
 
 async def _virtual(server: AmiServer, seconds: float) -> None:
     target = server.now + seconds
-    while server.now < target:
-        await asyncio.sleep(0.02)
+    async with asyncio.timeout(60):
+        while server.now < target:
+            await asyncio.sleep(0.02)
 
 
 async def test_daemon_through_drops_restart_and_garbage(tmp_path: Path) -> None:
@@ -44,20 +46,28 @@ async def test_daemon_through_drops_restart_and_garbage(tmp_path: Path) -> None:
         settings = parse_settings({
             "ami": {"servers": [{"name": "pbx", "port": server.port, "username": "cc", "secret": "pw",
                                  "reconnect_min_s": 0.05, "reconnect_max_s": 0.2,
-                                 "ping_interval_s": 0.4, "ping_timeout_s": 0.3}]},
+                                 "ping_interval_s": 1.2, "ping_timeout_s": 1.0}]},
             "journal": {"path": str(tmp_path / "journal.sqlite3")},
             "web": {"port": 0},
         })  # fmt: skip
         daemon = Daemon(settings)
         link = daemon.links[0]
         downs: list[str] = []
-        link_down = link.link_down
+        gaps: list[list[float]] = []  # [down, up] in the simulated Asterisk's clock
+        link_down, link_up = link.link_down, link.link_up
 
         async def record_down(server_name: str, reason: str, at: float) -> None:
             downs.append(reason)
+            gaps.append([server.now, float("inf")])
             await link_down(server_name, reason, at)
 
+        async def record_up(server_name: str, banner: Banner, at: float) -> None:
+            if gaps:
+                gaps[-1][1] = server.now
+            await link_up(server_name, banner, at)
+
         link.link_down = record_down  # type: ignore[method-assign]
+        link.link_up = record_up  # type: ignore[method-assign]
         running = asyncio.create_task(daemon.run(), name="daemon")
         await link.client.wait_up(5)
         await _virtual(server, 300)
@@ -66,9 +76,12 @@ async def test_daemon_through_drops_restart_and_garbage(tmp_path: Path) -> None:
         await link.client.wait_up(5)
         assert server.inject(b"Event: AgentConnect\r\nQueue: support\r\n\r\nnot AMI at all\r\n\r\n") == 1
         await _virtual(server, 200)
-        server.stall(1.5)  # the stream stops (a stuck manager): the keep-alive must notice
-        await asyncio.sleep(1.6)
-        assert any("keep-alive" in reason for reason in downs)
+        # The stream stops (a stuck manager) for 4 s; the keep-alive notices within 2.2 s.
+        stalled_at = server.now
+        server.stall(4.0)
+        async with asyncio.timeout(4.0):
+            while not any("keep-alive" in reason for reason in downs):
+                await asyncio.sleep(0.05)
         await link.client.wait_up(5)
         await _virtual(server, 100)
         await server.restart(downtime=0.2)  # Asterisk restarts: calls vanish, new Uniqueid epoch
@@ -76,8 +89,9 @@ async def test_daemon_through_drops_restart_and_garbage(tmp_path: Path) -> None:
         await link.client.wait_up(5)
         await _virtual(server, 300)
         generated.stop_arrivals()
-        while pbx.callers:
-            await asyncio.sleep(0.02)
+        async with asyncio.timeout(60):
+            while pbx.callers:
+                await asyncio.sleep(0.02)
         await asyncio.sleep(0.3)
         daemon.stop()
         await asyncio.wait_for(running, 10)
@@ -85,14 +99,18 @@ async def test_daemon_through_drops_restart_and_garbage(tmp_path: Path) -> None:
     assert link.ingest.anomaly_count >= 2
 
     truth: dict[tuple[str, str], str] = {}
+    span: dict[tuple[str, str], list[int]] = {}  # first and last queue_log second of each stint
     for line in queue_log.read_text(encoding="utf-8").splitlines():
         f = line.split("|")
+        if f[1] != "NONE" and f[2] != "NONE":
+            span.setdefault((f[1], f[2]), [int(f[0]), int(f[0])])[1] = int(f[0])
         if f[4] in OUTCOME:
             truth[(f[1], f[2])] = OUTCOME[f[4]]
     report = replay(tmp_path / "journal.sqlite3")
     rows = report["calls"]
     keys = [(c["id"], c["queue"]) for c in rows]
-    assert len(keys) == len(set(keys)), "a stint reported twice"
+    twice = [c for c in rows if keys.count((c["id"], c["queue"])) > 1]
+    assert twice == [], "a stint reported twice"
     unknown = 0
     for call in rows:
         key = (call["id"], call["queue"])
@@ -103,6 +121,17 @@ async def test_daemon_through_drops_restart_and_garbage(tmp_path: Path) -> None:
             assert key not in truth
         else:
             assert truth.get(key) == call["outcome"], (call, truth.get(key))
-    seen = {k for k in keys}
-    assert len(seen & set(truth)) >= 0.9 * len(truth)  # the gaps hide few calls entirely
+    # Only a stint that began and ended while the link was down (up to the resync just after it
+    # came back: 10 virtual seconds) may be missing entirely.
+    # The drop, the stall, the restart; then the daemon's own stop. The stall's gap began when
+    # the stream stopped, before the keep-alive noticed.
+    assert len(gaps) == 4 and downs[-1] == "stopped" and all(up < float("inf") for _, up in gaps[:3])
+    gaps[1][0] = stalled_at
+
+    def hidden(key: tuple[str, str]) -> bool:
+        first, last = span[key]
+        return any(down - 1 <= first and last <= up + 10 for down, up in gaps)
+
+    missing = set(truth) - set(keys)
+    assert {k for k in missing if not hidden(k)} == set()
     assert unknown <= 30

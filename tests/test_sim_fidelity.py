@@ -16,7 +16,7 @@ from callcenter.ami.codec import Decoder, Message
 from callcenter.replay import replay
 from callcenter.simulator.lab import Rehearsal, late_device_states, rehearse
 from callcenter.simulator.wire import AmiEvent, render_event
-from tests.asterisk_truth import compare, compare_with, expected, stream, truth, truth_from
+from tests.asterisk_truth import TRACES, compare, compare_with, expected, stream, truth, truth_from
 
 LAB = [
     "a_answered_agent_hangup", "b_answered_caller_hangup", "c_abandon_after_5s", "d_short_abandon_2s",
@@ -133,9 +133,21 @@ def test_queue_log_lines_look_like_asterisks() -> None:
     assert lines[7][5:] == ["1", "1", "5"]  # position | original position | wait
 
 
-# Mixed loads: how many of app_queue's events come in Asterisk's exact global order before the
-# first difference, and how many calls have exactly Asterisk's own sequence of queue events.
-MIXED = {"n_mixed_load": (1000, 280), "o_reconnect": (300, 98)}
+# Mixed loads, measured against the recording (deterministic: same script, same races): how many
+# of app_queue's events come in Asterisk's exact global order before the first difference (out
+# of all), how many calls have exactly Asterisk's own sequence of queue events (out of all), and
+# the per-queue counts the simulator's stream replays to, next to Asterisk's queue_log.
+MIXED = {
+    "n_mixed_load": (
+        (1049, 1698), (285, 323),
+        {"support": {"offered": (346, 346), "answered": (289, 291), "abandoned": (23, 21)},
+         "support-l2": {"offered": (5, 5), "answered": (5, 5), "abandoned": (0, 0)}},
+    ),
+    "o_reconnect": (
+        (330, 532), (99, 101),
+        {"support": {"offered": (102, 102), "answered": (93, 93), "abandoned": (6, 6)}},
+    ),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(MIXED))
@@ -145,23 +157,23 @@ def test_mixed_loads_follow_asterisk_call_by_call(name: str) -> None:
     What is left are races of a few milliseconds between independent threads (an agent's
     hang-up against a caller's, two ringing phones answering in the same millisecond); from
     the first one, some calls go to other agents. So: a long exact prefix, nearly every call
-    exactly Asterisk's, and the per-queue figures within a few percent of the queue_log."""
-    prefix, calls = MIXED[name]
+    exactly Asterisk's, and the per-queue figures within 2 calls of the queue_log."""
+    prefix, calls, counts = MIXED[name]
     real_seq = queue_sequence(real_events(name))
     late = late_device_states(real_events(name))
     rehearsal = rehearse(expected(name), late_rings=late)
     sim_seq = queue_sequence(sim_events(rehearsal.events))
     real, sim = app_queue_events(real_seq), app_queue_events(sim_seq)
     same = next((i for i, (a, b) in enumerate(zip(real, sim, strict=False)) if a != b), len(real))
-    assert same >= prefix
+    assert (same, len(real)) == prefix
     real_calls, sim_calls = per_call(app_queue_events(real_seq)), per_call(app_queue_events(sim_seq))
     equal = sum(1 for caller, seq in real_calls.items() if caller and sim_calls.get(caller) == seq)
-    assert equal >= calls
+    assert (equal, len(real_calls)) == calls
     figures = replay_events(rehearsal.events)["queues"]
-    for queue, real_figures in truth(name)[0].items():
-        for key in ("offered", "answered", "abandoned"):
-            got, want = figures.get(queue, {}).get(key, 0), real_figures[key]
-            assert abs(got - want) <= max(2, 0.03 * want), (queue, key, got, want)
+    asterisk = {q: t for q, t in truth(name)[0].items() if t["offered"]}
+    assert set(figures) == set(asterisk) == set(counts)
+    for queue, keys in counts.items():
+        assert {k: (figures[queue][k], asterisk[queue][k]) for k in keys} == keys, queue
 
 
 def test_without_the_device_state_races_the_mixed_load_goes_astray_early() -> None:
@@ -169,7 +181,7 @@ def test_without_the_device_state_races_the_mixed_load_goes_astray_early() -> No
     real = app_queue_events(queue_sequence(real_events("n_mixed_load")))
     sim = app_queue_events(queue_sequence(sim_events(_rehearsal("n_mixed_load").events)))
     same = next(i for i, (a, b) in enumerate(zip(real, sim, strict=False)) if a != b)
-    assert 200 <= same < 1000
+    assert same == 289
 
 
 def test_late_device_states_are_read_off_the_recording() -> None:
@@ -186,3 +198,34 @@ def replay_events(events: list[AmiEvent]) -> dict[str, object]:
         path = Path(tmp) / "sim.ami"
         path.write_bytes(b"".join(render_event(e) for e in events))
         return replay(path)
+
+
+# What is random in Asterisk and normalised: a bridge's UUID (ATTENDEDTRANSFER's second field)
+# and RINGCANCELED's milliseconds (kept to the second). One known timing race stays, pinned:
+# k_escalation's CONNECT ring time (see RACES in test_sim_stream.py: Asterisk 0, simulator 1).
+QUEUE_LOG_RACES = {"k_escalation": {("support-l2", "Julia", "CONNECT"): (6, "0", "1")}}
+
+
+def _queue_log_fields(lines: list[str]) -> list[list[str]]:
+    out = []
+    for line in lines:
+        _, callid, queue, agent, verb, *data = line.rstrip("\n").split("|")
+        if verb == "ATTENDEDTRANSFER" and data[0] == "BRIDGE":
+            data[1] = "<bridge uuid>"
+        if verb == "RINGCANCELED":
+            data[0] = f"{round(int(data[0]) / 1000)} s"
+        out.append([callid, queue, agent, verb, *data])
+    return out
+
+
+@pytest.mark.parametrize("name", LAB)
+def test_the_simulators_queue_log_is_asterisks_line_by_line(name: str) -> None:
+    """Tests that take the simulator's queue_log as truth stand on this: on every rehearsed lab
+    scenario it is Asterisk's own, line by line (call id, queue, agent, verb, data)."""
+    real = _queue_log_fields((TRACES / f"{name}.queue_log").read_text(encoding="utf-8").splitlines())
+    sim = _queue_log_fields(_rehearsal(name).queue_log)
+    for (queue, agent, verb), (index, want, got) in QUEUE_LOG_RACES.get(name, {}).items():
+        (i,) = [i for i, f in enumerate(real) if f[1:4] == [queue, agent, verb]]
+        assert (real[i][index], sim[i][index]) == (want, got)
+        sim[i][index] = want
+    assert sim == real

@@ -95,9 +95,10 @@ class Raw:
         return message + b"\r\n\r\n"
 
     async def read_through(self, last: Callable[[bytes], bool]) -> list[bytes]:
-        out = [await self.read()]
-        while not last(out[-1]):
-            out.append(await self.read())
+        async with asyncio.timeout(30):
+            out = [await self.read()]
+            while not last(out[-1]):
+                out.append(await self.read())
         return out
 
     async def barrier(self, action_id: str) -> list[bytes]:

@@ -170,17 +170,22 @@ def global_order(name: str) -> tuple[int, int, bool]:
     return sum(block.size for block in matcher.get_matching_blocks()), len(real), real == sim
 
 
-# Reached: no scenario's whole stream is in exactly Asterisk's global order (every call has a
-# few device-state or stasis races: see the docstring), 94 % of all events are.
-EXACT_SCENARIOS, IN_ORDER = 0, 0.935
+# Measured: events of each rehearsal in Asterisk's global order (longest common subsequence) out
+# of Asterisk's. No scenario's whole stream is in exactly Asterisk's order (every call has a few
+# device-state or stasis races: see the docstring); 4584 of 4877 events (94 %) are.
+GLOBAL_ORDER = {
+    "a_answered_agent_hangup": (167, 171), "b_answered_caller_hangup": (160, 165),
+    "c_abandon_after_5s": (261, 281), "d_short_abandon_2s": (231, 243), "e_queue_timeout": (243, 251),
+    "f_joinempty": (248, 263), "g_queue_full": (674, 732), "h_ring_no_answer": (190, 208),
+    "i_agent_login_pause": (645, 693), "j_leavewhenempty": (241, 252), "k_escalation": (370, 391),
+    "l_csat": (638, 687), "m_transfer": (516, 540),
+}  # fmt: skip
 
 
 def test_most_events_come_in_asterisks_global_order() -> None:
-    results = [global_order(name) for name in LAB]
-    assert sum(exact for _, _, exact in results) >= EXACT_SCENARIOS
-    assert sum(common for common, _, _ in results) >= IN_ORDER * sum(total for _, total, _ in results)
-    for name, (common, total, _) in zip(LAB, results, strict=True):
-        assert common >= 0.9 * total, name
+    results = {name: global_order(name) for name in LAB}
+    assert {name: (common, total) for name, (common, total, _) in results.items()} == GLOBAL_ORDER
+    assert [name for name, (_, _, exact) in results.items() if exact] == []
 
 
 def test_the_mixed_load_has_asterisks_event_totals() -> None:

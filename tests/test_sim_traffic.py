@@ -105,3 +105,24 @@ def test_bad_shifts_are_reported(tmp_path: Path) -> None:
         load_scenario(bad)
     assert err.value.problems == ("agents[0].shifts: expected a list of [log in s, log out s or null] pairs, "
                                   "got [[10, 5]]",)  # fmt: skip
+
+
+def test_agent_complete_with_no_caller_channel_on_demand_replays_to_the_queue_log(tmp_path: Path) -> None:
+    """The simulator reproduces Asterisk 22's race (AgentComplete published after the caller's
+    channel is gone, with no channel fields) on demand; the replay still equals its queue_log."""
+    pbx = Pbx(boot=1_800_000_000.0, seed=5)
+    asked: list[str] = []
+    pbx.complete_orphaned = lambda uid: asked.append(uid) or len(asked) % 3 == 0  # every third
+    spec = TrafficSpec(calls_per_hour=(300.0,), talk_s=100.0, agents=default_agents())
+    Traffic(pbx, spec, seed=5).start()
+    events = pbx.advance(pbx.now + 3600)
+    log = [line.rstrip("\n") for line in pbx.take_queue_log()]
+    completes = [dict(e.headers) for e in events if e.name == "AgentComplete"]
+    orphans = [h for h in completes if "Uniqueid" not in h]
+    assert len(completes) == len(asked) > 60 and len(orphans) == len(asked) // 3
+    assert set(orphans[0]) == {"Queue", "Interface", "MemberName", "HoldTime", "TalkTime", "Reason"}
+    path = tmp_path / "run.ami"
+    path.write_bytes(b"".join(render_event(e) for e in events))
+    report = replay(path)
+    assert compare_with(truth_from(log, _refused(events)), report) == []
+    assert report["anomalies"] == 0

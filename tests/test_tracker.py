@@ -372,3 +372,97 @@ def test_abandon_of_a_caller_first_seen_at_its_abandon() -> None:
         ev.CallerExitedUnanswered(10, "c7", "support", 9.0, 1),
     )
     assert [(r.outcome, r.join_seen) for r in ended(out)] == [(Outcome.ABANDONED, False)]
+
+
+def test_wrap_up_ending_at_t_makes_the_agent_available_at_exactly_t() -> None:
+    t = Tracker(TrackerConfig(wrapup_s={"support": 10}))
+    run(
+        t,
+        member(0, "added"),
+        join(100),
+        ev.CallAnswered(103, "c1", "c1", "support", "Ana", ANA, 3.0, 2.0),
+        ev.CallCompleted(160, "c1", "support", "Ana", ANA, 3.0, 57.0, "agent"),
+    )
+    assert t.agent_state(ANA, 169.999) == (AgentState.WRAP_UP, "")
+    assert t.agent_state(ANA, 170.0) == (AgentState.AVAILABLE, "")
+
+
+def test_agent_complete_with_no_caller_channel_ends_the_members_call() -> None:
+    """Asterisk 22 under load: the caller's channel is gone when AgentComplete is published, so
+    the event has no Uniqueid; the member (queue + interface) says which stint it ends."""
+    t = Tracker(TrackerConfig(wrapup_s={"support": 10}))
+    run(
+        t,
+        member(0, "added"),
+        member(0, "added", BRUNO, "Bruno"),
+        join(100, "c1"),
+        join(101, "c2"),
+        ev.CallAnswered(102, "c1", "c1", "support", "Ana", ANA, 2.0, 1.0),
+        ev.CallAnswered(104, "c2", "c2", "support", "Bruno", BRUNO, 3.0, 1.0),
+    )
+    out = run(t, ev.CallCompleted(111, None, "support", "Bruno", BRUNO, 3.0, 7.0, "agent"))
+    (r,) = ended(out)
+    assert (r.call_id, r.outcome, r.wait_s, r.talk_s, r.agent, r.end_seen) == (
+        "c2", Outcome.ANSWERED, 3.0, 7.0, "Bruno", True
+    )  # fmt: skip
+    assert (t.agents[BRUNO].talk_s, t.agents[ANA].talk_s, t.anomalies) == (7.0, 0.0, 0)
+    assert t.agent_state(BRUNO, 111) == (AgentState.WRAP_UP, "")
+    assert t.agent_state(ANA, 111) == (AgentState.ON_CALL, "")
+    assert set(t.stints) == {"c1"}
+
+
+def test_agent_complete_with_no_caller_and_no_call_of_that_member_is_an_anomaly() -> None:
+    t = Tracker()
+    run(
+        t,
+        member(0, "added"),
+        join(100, "c1"),
+        ev.CallAnswered(102, "c1", "c1", "support", "Ana", ANA, 2.0, 1.0),
+    )
+    # Bruno talks to nobody, and Ana's call is in another queue than the event's.
+    out = run(
+        t,
+        ev.CallCompleted(110, None, "support", "Bruno", BRUNO, 3.0, 7.0, "agent"),
+        ev.CallCompleted(110, None, "support-l2", "Ana", ANA, 2.0, 8.0, "agent"),
+    )
+    assert ended(out) == [] and t.anomalies == 2 and set(t.stints) == {"c1"}
+    assert t.agents[ANA].talk_s == 0.0
+
+
+def test_a_caller_who_abandons_while_the_snapshot_is_read_is_not_brought_back() -> None:
+    """The status snapshot lists a caller waiting; before the channel list completes it, the
+    caller abandons (a live event). Reconciling the snapshot must not adopt it again: seen in
+    the daemon-against-simulator run as one stint reported twice (unknown, then abandoned)."""
+    t = Tracker()
+    out = run(
+        t,
+        ev.LinkStarted(60, "11.0.0"),
+        ev.QueueListed(60, "support", 20, "rrmemory", 0),
+        member(60, "snapshot"),
+        ev.WaitingCallerListed(60, "c1", "ch-1", "support", "+1", "", 1, 3.0),
+        ev.SnapshotCompleted(60, "queues"),
+        ev.ChannelHangupRequested(61, "c1", "c1"),
+        ev.CallerExitedUnanswered(61, "c1", "support", 4.0, 1),
+        ev.SnapshotCompleted(61, "channels"),
+    )
+    assert [(r.call_id, r.outcome, r.wait_s, r.join_seen) for r in ended(out)] == [
+        ("c1", Outcome.ABANDONED, 4.0, False)
+    ]
+    assert t.stints == {}
+    out = run(t, ev.CallerLeftQueue(61, "c1", "support"), ev.ChannelHungUp(62, "c1", "c1", 16))
+    assert ended(out) == [] and t.stints == {}
+
+
+def test_a_late_event_of_an_ended_stint_does_not_open_it_again() -> None:
+    t = Tracker()
+    out = run(
+        t,
+        member(0, "added"),
+        join(0),
+        ev.CallAnswered(2, "c1", "c1", "support", "Ana", ANA, 2.0, 1.0),
+        ev.CallCompleted(9, "c1", "support", "Ana", ANA, 2.0, 7.0, "agent"),
+        ev.CallAnswered(9.5, "c1", "c1", "support", "Ana", ANA, 2.0, 1.0),  # out of order
+    )
+    out += t.finish()
+    assert [(r.outcome, r.talk_s) for r in ended(out)] == [(Outcome.ANSWERED, 7.0)]
+    assert t.anomalies == 1 and t.agents[ANA].answered == 1

@@ -113,7 +113,7 @@ def _connect(m: Message, at: float) -> ev.Event:
 def _complete(m: Message, at: float) -> ev.Event:
     return ev.CallCompleted(
         at,
-        _req(m, "Uniqueid"),
+        m.get("Uniqueid") or None,  # none when the caller's channel was already gone
         _req(m, "Queue"),
         _req(m, "MemberName"),
         _req(m, "Interface"),

@@ -87,10 +87,14 @@ class CallAnswered:
 
 @dataclass(frozen=True, slots=True)
 class CallCompleted:
-    """The agent conversation of an answered stint ended. ``ended_by``: agent, caller, transfer."""
+    """The agent conversation of an answered stint ended. ``ended_by``: agent, caller, transfer.
+
+    ``call_id`` is None when Asterisk published the AgentComplete after the caller's channel was
+    gone: the event then has no caller channel at all (s_load_3cps_60s, ~1 in 400 under load) and
+    only the member (queue + interface) says which stint it ends."""
 
     at: float
-    call_id: str
+    call_id: str | None
     queue: str
     member: str
     interface: str

@@ -124,7 +124,7 @@ def _answered_in_gap(tracker: Tracker, stint: Stint, agent_leg: ev.ChannelListed
 def _adopt_waiting(tracker: Tracker, snap: Snapshot, at: float, out: list[ch.Change]) -> int:
     adopted = 0
     for call_id, w in snap.waiting.items():
-        if call_id in tracker.stints:
+        if call_id in tracker.stints or tracker.ended_since_link(call_id, w.queue):
             continue
         chan = snap.channels.get(call_id)
         linked = chan.linked_id if chan is not None else call_id
@@ -156,7 +156,7 @@ def _adopt_answered(
             continue
         agent_leg = _agent_leg(chan, bridges)
         queue = chan.app_data.split(",", 1)[0].strip()
-        if agent_leg is None or not queue:
+        if agent_leg is None or not queue or tracker.ended_since_link(uid, queue):
             continue
         stint = Stint(
             uid,

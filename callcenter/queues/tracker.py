@@ -24,7 +24,8 @@ Pure: no IO, no clock; time comes from the events. Must not import callcenter.am
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any
 
 from callcenter.config import TrackingSettings
@@ -46,6 +47,8 @@ from callcenter.queues.resync import Snapshot, reconcile
 # Channels whose hangup was seen are remembered this long (pruned when there are many).
 GOING_LIMIT = 10_000
 GOING_HORIZON_S = 300.0
+# Ended stints remembered so a late event of one is not taken for a new call (this many at most).
+ENDED_LIMIT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,8 @@ class Tracker:
         self.refusal_echo: dict[str, tuple[str, str]] = {}  # uid -> (queue, status) counted once
         self.last_queue: dict[str, str] = {}  # call id -> queue of its last stint (QUEUESRVLEVEL)
         self.going: dict[str, float] = {}  # uid -> when its hangup was requested or happened
+        # call id -> queue and link epoch of its last ended stint (bounded)
+        self.ended: dict[str, tuple[str, int]] = {}
         self.epoch = 0
         self.snapshot: Snapshot | None = None
         self.now = 0.0
@@ -127,9 +132,19 @@ class Tracker:
         self._queue(e.queue)
         out.append(ch.CallQueued(e.at, e.call_id, e.queue, e.caller_num, e.caller_name, e.position))
 
-    def _stint(self, call_id: str, queue: str, at: float, out: list[ch.Change]) -> Stint:
-        """The active stint of a call, adopted when its join was not seen (attached mid-call)."""
+    def ended_since_link(self, call_id: str, queue: str) -> bool:
+        """Whether that stint ended on the current link: a status snapshot taken before its end
+        still lists it, and must not bring it back."""
+        return self.ended.get(call_id) == (queue, self.epoch)
+
+    def _stint(self, call_id: str, queue: str, at: float, out: list[ch.Change]) -> Stint | None:
+        """The active stint of a call, adopted when its join was not seen (attached mid-call).
+
+        None for a late event of a stint that already ended (a stint never ends twice)."""
         stint = self.stints.get(call_id)
+        if stint is None and self.ended.get(call_id, ("", 0))[0] == queue:
+            self._anomaly(at, f"call {call_id}: an event of its stint in {queue} after its end", out)
+            return None
         if stint is None or stint.queue != queue:
             if stint is not None:
                 self._anomaly(at, f"call {call_id} reported in {queue} while in {stint.queue}", out)
@@ -154,6 +169,8 @@ class Tracker:
 
     def _exited(self, e: ev.CallerExitedUnanswered, out: list[ch.Change]) -> None:
         stint = self._stint(e.call_id, e.queue, e.at, out)
+        if stint is None:
+            return
         stint.wait_s = e.wait_s
         self._stop_waiting(stint, e.at, out)
         if stint.caller_gone or e.call_id in self.going:
@@ -256,6 +273,8 @@ class Tracker:
 
     def _rang(self, e: ev.AgentRang, out: list[ch.Change]) -> None:
         stint = self._stint(e.call_id, e.queue, e.at, out)
+        if stint is None:
+            return
         agent = self._agent(e.interface, e.member)
         agent.ringing.add(e.call_id)
         out.append(
@@ -276,6 +295,8 @@ class Tracker:
 
     def _answered(self, e: ev.CallAnswered, out: list[ch.Change]) -> None:
         stint = self._stint(e.call_id, e.queue, e.at, out)
+        if stint is None:
+            return
         if stint.phase is Phase.TALKING:
             self._anomaly(e.at, f"call {e.call_id} answered twice in {e.queue}", out)
             return
@@ -293,20 +314,45 @@ class Tracker:
         self._agent_changed(agent, e.at, out)
 
     def _completed(self, e: ev.CallCompleted, out: list[ch.Change]) -> None:
-        stint = self.stints.get(e.call_id)
+        call_id = e.call_id
+        if call_id is None:
+            call_id = self._connected_to(e.queue, e.interface)
+            if call_id is None:
+                self._anomaly(
+                    e.at, f"AgentComplete of {e.member} in {e.queue} with no caller and no call", out
+                )
+                return
+            e = replace(e, call_id=call_id)
+        stint = self.stints.get(call_id)
         if stint is None or stint.queue != e.queue or stint.phase is not Phase.TALKING:
             # Attached mid-call: the answer was not seen; the end still tells the whole story.
-            stint = self._stint(e.call_id, e.queue, e.at, out)
+            stint = self._stint(call_id, e.queue, e.at, out)
+            if stint is None:
+                return
             stint.wait_s = e.wait_s
             stint.agent, stint.interface = e.member, e.interface
             self._agent(e.interface, e.member).answered += 1
+        if stint.wait_s is None:
+            stint.wait_s = e.wait_s  # adopted at a resync: Asterisk's HoldTime tells its wait
         agent = self._agent(e.interface, e.member)
         agent.talk_s += e.talk_s
-        if agent.on_call == e.call_id:
+        if agent.on_call == call_id:
             agent.on_call = None
         agent.wrapup_until = e.at + self._wrapup_s(e.queue, e.interface)
         self._end(stint, Outcome.ANSWERED, e.at, out, talk_s=e.talk_s, ended_by=e.ended_by or None)
         self._agent_changed(agent, e.at, out)
+
+    def _connected_to(self, queue: str, interface: str) -> str | None:
+        """The call a member of a queue is talking to (AgentComplete with no caller channel)."""
+        agent = self.agents.get(interface)
+        if agent is not None and agent.on_call is not None:
+            stint = self.stints.get(agent.on_call)
+            if stint is not None and stint.queue == queue and stint.phase is Phase.TALKING:
+                return stint.call_id
+        for stint in self.stints.values():  # rare: the agent record lost track of the call
+            if stint.queue == queue and stint.interface == interface and stint.phase is Phase.TALKING:
+                return stint.call_id
+        return None
 
     def _dumped(self, e: ev.CallDumpedByAgent, out: list[ch.Change]) -> None:
         """AGENTDUMP: the member hung up during the member announcement; the caller stays queued."""
@@ -439,6 +485,9 @@ class Tracker:
     ) -> None:
         if self.stints.get(stint.call_id) is stint:
             del self.stints[stint.call_id]
+        self.ended[stint.call_id] = (stint.queue, self.epoch)
+        if len(self.ended) > ENDED_LIMIT:  # keep the newest half: O(1) amortized per stint
+            self.ended = dict(islice(self.ended.items(), ENDED_LIMIT // 2, None))
         self.by_linked.pop(stint.linked_id, None)
         if stint.phase is not Phase.TALKING and outcome is not Outcome.ANSWERED:
             self._stop_waiting(stint, at, out)

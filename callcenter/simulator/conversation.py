@@ -82,10 +82,13 @@ def complete(
     talked = pbx.seconds_since(talk.connected)
     # Once the member's line is gone its snapshot is too (after a Redirect: m_transfer).
     line = () if leg.outgoing.hung_up else leg.outgoing.snapshot("Dest")
+    caller_snapshot = two.snapshot()
+    if pbx.complete_orphaned(two.uid):
+        caller_snapshot, line = (), ()
     pbx.emit(
         "AgentComplete",
         AGENT,
-        two.snapshot(),
+        caller_snapshot,
         line,
         ("Queue", queue.name),
         ("Interface", member.interface),

@@ -77,6 +77,11 @@ class Pbx(Switch):
         # thread is flagged; 26 of 345 rings in n_mixed_load lost it). Never, by default; asked
         # for Local members only.
         self.device_lags: Callable[[str], bool] = lambda interface: False
+        # Asked at each AgentComplete (with the caller's uid): is the caller's channel already
+        # gone when app_queue publishes it? Then the event has no channel snapshot at all, only
+        # Queue, Interface, MemberName, HoldTime, TalkTime and Reason (a real race in Asterisk 22:
+        # s_load_3cps_60s, ~1 in 400 AgentCompletes under load). Never, by default.
+        self.complete_orphaned: Callable[[str], bool] = lambda caller_uid: False
         self.strategies = Strategies(self.rng)
         self.callers: dict[str, Caller] = {}  # by the uid of either leg
         self.stats: dict[str, dict[str, float]] = {
