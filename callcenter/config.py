@@ -63,7 +63,12 @@ class AmiServer:
     ping_interval_s: float = 15.0
     ping_timeout_s: float = 5.0
     reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 30.0
+    # A restarted Asterisk must be seen within ~2 s of answering: retrying a refused localhost
+    # connection every 2 s costs nothing, a 30 s back-off left the daemon blind for 7 s of calls.
+    reconnect_max_s: float = 2.0
+    # How often to check the tracked calls against Asterisk's own status (QueueStatus +
+    # CoreShowChannels) on a link that stays up: calls whose end never came are closed.
+    status_check_s: float = 300.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -237,6 +242,7 @@ def _ami_server(raw: object, path: str, first_seen: dict[str, str], problems: li
         ping_timeout_s=section.get("ping_timeout_s", d.ping_timeout_s, positive),
         reconnect_min_s=section.get("reconnect_min_s", d.reconnect_min_s, positive),
         reconnect_max_s=section.get("reconnect_max_s", d.reconnect_max_s, positive),
+        status_check_s=section.get("status_check_s", d.status_check_s, rules.number(at_least=10)),
     )
     _check_order(section, server, "ping_timeout_s", "<", "ping_interval_s")
     _check_order(section, server, "reconnect_min_s", "<=", "reconnect_max_s")

@@ -160,6 +160,14 @@ class PbxLink:
             elif isinstance(c, ch.AnomalySeen) and live:
                 log.warning("%s: anomaly: %s", name, c.reason)
 
+    async def status_checks(self) -> None:
+        """Every ``status_check_s`` on a link that is up: the same status requests as a resync,
+        so calls whose end never arrived (a lost event, a bug) are closed, and memory with them."""
+        while True:
+            await asyncio.sleep(self.server.status_check_s)
+            if self.client.state is LinkState.UP:
+                self.resync_wanted.set()
+
     async def resync_loop(self) -> None:
         while True:
             await self.resync_wanted.wait()
@@ -168,7 +176,9 @@ class PbxLink:
                 await self.client.send_list_action("QueueStatus")
                 await self.client.send_list_action("CoreShowChannels")
             except AmiError as exc:
-                log.warning("%s: resync failed: %s (retried at the next link)", self.server.name, exc)
+                log.warning(
+                    "%s: status request failed: %s (retried at the next link or check)", self.server.name, exc
+                )
 
     def asterisk_now(self) -> float:
         return time.time() + self.ingest.translator.skew  # on Asterisk's clock, like the events
@@ -261,6 +271,7 @@ class Daemon:
                 for link in self.links:
                     group.create_task(self._client(link), name=f"ami-{link.server.name}")
                     group.create_task(link.resync_loop(), name=f"resync-{link.server.name}")
+                    group.create_task(link.status_checks(), name=f"status-{link.server.name}")
                 group.create_task(self._figures(), name="figures")
                 await self._stopping.wait()
                 log.info("stopping")

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from callcenter.ami.codec import Banner, Decoder, Frame
+from callcenter.ami.codec import Banner, Decoder, Frame, Message
 from callcenter.ami.translate import Rejected, Translator, wanted
 from callcenter.queues import changes as ch
 from callcenter.queues.tracker import Tracker, TrackerConfig
 
 
 class Ingest:
-    __slots__ = ("anomalies", "decoder", "tracker", "translator")
+    __slots__ = ("anomalies", "decoder", "quarantined", "tracker", "translator")
 
     def __init__(self, tracker: Tracker | None = None, config: TrackerConfig | None = None) -> None:
         self.tracker = tracker or Tracker(config)
@@ -24,21 +24,47 @@ class Ingest:
         # For byte input (replay, recovery); the live client decodes with the same filter.
         self.decoder = Decoder(event_filter=wanted)
         self.anomalies = 0
+        self.quarantined = 0  # frames that raised in translation or tracking (a bug: see the log)
 
     def frames(self, frames: Iterable[Frame], received_at: float | None = None) -> list[ch.Change]:
         out: list[ch.Change] = []
-        translate = self.translator.translate
+        translator = self.translator
+        translate = translator.translate
         apply = self.tracker.apply
+        problems = translator.problems
         for frame in frames:
-            event = translate(frame, received_at)
-            if event is None:
-                continue
-            if isinstance(event, Rejected):
+            try:
+                event = translate(frame, received_at)
+                if problems:
+                    self._problems(out)
+                if event is None:
+                    continue
+                if isinstance(event, Rejected):
+                    self.anomalies += 1
+                    out.append(ch.AnomalySeen(translator.last_at, event.reason))
+                    continue
+                out.extend(apply(event))
+            except Exception as exc:
+                # A bug on our side for this input: quarantine the frame, keep the link (and
+                # recovery, which replays the same frame) going. The frame stays in the journal.
+                problems.clear()
                 self.anomalies += 1
-                out.append(ch.AnomalySeen(self.translator.last_at, event.reason))
-                continue
-            out.extend(apply(event))
+                self.quarantined += 1
+                excerpt = frame.raw[:120] if isinstance(frame, Message) else b""
+                out.append(
+                    ch.AnomalySeen(
+                        translator.last_at,
+                        f"frame quarantined: {type(exc).__name__}: {str(exc)[:200]} in {excerpt!r}",
+                    )
+                )
         return out
+
+    def _problems(self, out: list[ch.Change]) -> None:
+        at = self.translator.last_at
+        for reason in self.translator.problems:
+            self.anomalies += 1
+            out.append(ch.AnomalySeen(at, reason))
+        self.translator.problems.clear()
 
     def feed(self, data: bytes, received_at: float | None = None) -> list[ch.Change]:
         return self.frames(self.decoder.feed(data), received_at)

@@ -113,7 +113,7 @@ def test_encode_action_and_header_injection() -> None:
         encode_action("Originate", {"Channel": "PJSIP/1\r\nAction: Hangup"})
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.binary(max_size=2000), st.lists(st.integers(1, 64), max_size=40))
 def test_random_bytes_never_raise_and_splits_agree(data: bytes, sizes: list[int]) -> None:
     whole = Decoder(max_message=512).feed(data)

@@ -31,7 +31,7 @@ from callcenter.config import (
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "callcenter.example.yaml"
 SERVER_KEYS = (
     "name, host, port, username, secret, auth, events, connect_timeout_s, action_timeout_s, "
-    "ping_interval_s, ping_timeout_s, reconnect_min_s, reconnect_max_s"
+    "ping_interval_s, ping_timeout_s, reconnect_min_s, reconnect_max_s, status_check_s"
 )
 UNKNOWN_PROT = f"ami.servers[0].prot: unknown key (expected one of: {SERVER_KEYS})"
 MINIMAL_SERVER = {"name": "pbx1", "username": "callcenter", "secret": "s3cret"}
@@ -104,7 +104,7 @@ def test_defaults_are_the_documented_values() -> None:
     assert server.events == ("call", "agent", "user")
     assert (server.connect_timeout_s, server.action_timeout_s) == (5.0, 10.0)
     assert (server.ping_interval_s, server.ping_timeout_s) == (15.0, 5.0)
-    assert (server.reconnect_min_s, server.reconnect_max_s) == (0.5, 30.0)
+    assert (server.reconnect_min_s, server.reconnect_max_s, server.status_check_s) == (0.5, 2.0, 300.0)
     assert default_settings() == Settings(
         ami=AmiSettings(servers=()),
         tracking=TrackingSettings(short_abandon_s=5.0, default_servicelevel_s=20, queues={}),
@@ -259,8 +259,9 @@ def test_secret_is_not_in_repr() -> None:
         ),
         (
             with_server(reconnect_min_s=60),
-            "ami.servers[0].reconnect_min_s: expected a number <= reconnect_max_s (30), got 60",
+            "ami.servers[0].reconnect_min_s: expected a number <= reconnect_max_s (2), got 60",
         ),
+        (with_server(status_check_s=5), "ami.servers[0].status_check_s: expected a number >= 10, got 5"),
         (with_server(auth="sha1"), "ami.servers[0].auth: expected md5 or plain, got 'sha1'"),
         (with_server(host=""), "ami.servers[0].host: expected a non-empty string, got an empty string"),
         (

@@ -323,7 +323,7 @@ def translate_reads() -> dict[str, frozenset[str]]:
                 continue
             callee = ast.unparse(call.func)
             literal = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            if callee in ("m.get", "_req", "_int") and literal:
+            if callee in ("m.get", "_req", "_int", "_number", "_seconds") and literal:
                 headers.add(literal[0])
             elif callee == "_caller_num":
                 headers.add("CallerIDNum")

@@ -466,3 +466,36 @@ def test_a_late_event_of_an_ended_stint_does_not_open_it_again() -> None:
     out += t.finish()
     assert [(r.outcome, r.talk_s) for r in ended(out)] == [(Outcome.ANSWERED, 7.0)]
     assert t.anomalies == 1 and t.agents[ANA].answered == 1
+
+
+def test_a_periodic_status_check_closes_calls_whose_end_never_came() -> None:
+    """On a link that stays up, the answer to a QueueStatus opens a snapshot like a reconnect
+    does: a stint Asterisk no longer lists is closed (end unseen) and forgotten; one it lists
+    stays; one touched by an event since the check began is current."""
+    t = Tracker()
+    run(
+        t,
+        ev.LinkStarted(0, "11.0.0"),
+        ev.SnapshotCompleted(0, "queues"),
+        ev.SnapshotCompleted(0, "channels"),
+        member(0, "added"),
+        join(10, "ghost"),
+        join(11, "waiting"),
+        ev.QueueAppStarted(12, "ghost", "support"),
+    )
+    assert "ghost" in t.last_queue
+    out = run(
+        t,
+        ev.SnapshotStarted(300),
+        join(300.5, "new"),
+        ev.QueueListed(300, "support", 20, "rrmemory", 0),
+        member(300, "snapshot"),
+        ev.WaitingCallerListed(300, "waiting", "ch-w", "support", "+1", "", 1, 289.0),
+        ev.SnapshotCompleted(300, "queues"),
+        ev.SnapshotCompleted(301, "channels"),
+    )
+    (r,) = ended(out)
+    assert (r.call_id, r.outcome, r.end_seen, r.join_seen) == ("ghost", Outcome.UNKNOWN, False, True)
+    assert set(t.stints) == {"waiting", "new"}
+    assert "ghost" not in t.last_queue and "ghost" not in t.queue_app
+    assert [(c.closed, c.adopted) for c in out if isinstance(c, ch.LinkResynced)] == [(1, 0)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from callcenter.ami.codec import Anomaly, Banner, Decoder, Message
 from callcenter.ami.translate import Rejected, Translator
 from callcenter.queues import events as ev
@@ -94,6 +96,63 @@ def test_bad_input_is_rejected_with_a_reason() -> None:
     )
     garbage = t.translate(Anomaly("message does not start with Event: or Response:", b"xx"))
     assert isinstance(missing, Rejected) and "expected a Uniqueid header" in missing.reason
-    assert isinstance(bad_int, Rejected) and "HoldTime: expected an integer, got 'soon'" in bad_int.reason
+    # A bad number does not lose the event: that field is unknown, and the problem is named.
+    assert isinstance(bad_int, ev.CallCompleted) and (bad_int.wait_s, bad_int.talk_s) == (None, 3.0)
+    assert t.problems == ["AgentComplete.HoldTime: expected a whole number 0..10000000, got 'soon'"]
     assert isinstance(garbage, Rejected)
-    assert t.rejected == 3
+    assert t.rejected == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("9" * 400, "got '" + "9" * 39),
+        ("-5", "got '-5'"),
+        ("inf", "got 'inf'"),
+        ("nan", "got 'nan'"),
+        ("1e3", "got '1e3'"),
+        ("99999999999", "got 99999999999"),  # over the limit in s and in ms
+        ("٣", "got '٣'"),  # a digit to str.isdigit, not to Asterisk
+    ],
+)
+def test_every_time_header_is_checked_at_the_border(value: str, problem: str) -> None:
+    for name, header in (
+        ("QueueCallerAbandon", "HoldTime"),
+        ("AgentConnect", "HoldTime"),
+        ("AgentConnect", "RingTime"),
+        ("AgentComplete", "TalkTime"),
+        ("AgentRingNoAnswer", "RingTime"),
+        ("QueueEntry", "Wait"),
+    ):
+        t = Translator()
+        event = t.translate(
+            msg(f"Event: {name}\nUniqueid: 1\nQueue: q\nMemberName: A\nInterface: I\n{header}: {value}\n")
+        )
+        assert event is not None and not isinstance(event, Rejected), name
+        (line,) = t.problems
+        assert line.startswith(f"{name}.{header}: expected a whole number 0..") and problem in line, line
+
+
+def test_the_members_wrap_up_and_counts_are_checked_too() -> None:
+    t = Translator()
+    event = t.translate(
+        msg(
+            "Event: QueueMemberStatus\nQueue: q\nMemberName: A\nInterface: I\n"
+            "Wrapuptime: 1e400\nPenalty: -1\n"
+        )
+    )
+    assert isinstance(event, ev.MemberReported) and (event.wrapup_s, event.penalty) == (0, 0)
+    assert [p.split(":")[0] for p in t.problems] == [
+        "QueueMemberStatus.Penalty",
+        "QueueMemberStatus.Wrapuptime",
+    ]
+
+
+@pytest.mark.parametrize("stamp", ["inf", "-inf", "nan", "1e400", "-1", "1" * 40, "NaN"])
+def test_a_timestamp_that_is_not_a_time_is_named_and_not_used(stamp: str) -> None:
+    t = Translator()
+    first = t.translate(msg("Event: QueueCallerJoin\nTimestamp: 1700000000.5\nUniqueid: 1\nQueue: q\n"))
+    event = t.translate(msg(f"Event: QueueCallerLeave\nTimestamp: {stamp}\nUniqueid: 1\nQueue: q\n"))
+    assert isinstance(first, ev.CallerJoinedQueue) and isinstance(event, ev.CallerLeftQueue)
+    assert event.at == 1700000000.5  # the last good time, never inf or nan
+    assert t.problems == [f"QueueCallerLeave.Timestamp: expected epoch seconds, got {stamp[:40]!r}"]

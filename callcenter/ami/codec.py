@@ -19,6 +19,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 MAX_MESSAGE_BYTES = 1 << 20
+# Asterisk's banner is ~30 bytes; a peer that sends an endless first line is not Asterisk.
+MAX_BANNER_BYTES = 1024
+# ``Response: Follows`` output may hold empty lines, so it arrives in parts: this many at most.
+MAX_FOLLOWS_PARTS = 10_000
 BANNER_PREFIX = b"Asterisk Call Manager/"
 _END_COMMAND = b"--END COMMAND--"
 _END_COMMAND_TEXT = _END_COMMAND.decode()
@@ -166,6 +170,7 @@ class Decoder:
         "_carry_cr",
         "_crlf",
         "_discarding",
+        "_pending_bytes",
         "_pending_follows",
         "anomalies",
         "event_filter",
@@ -178,6 +183,7 @@ class Decoder:
         self._carry_cr = False
         self._discarding = False
         self._pending_follows: list[bytes] = []
+        self._pending_bytes = 0
         self._crlf: bool | None = None  # line ends of this stream, known at its first empty line
         self.max_message = max_message
         self.event_filter = event_filter
@@ -201,7 +207,12 @@ class Decoder:
                 # The banner is a lone line: hand it over as soon as it is complete.
                 line, nl, rest = data.partition(b"\n")
                 if not nl:
-                    self._buf = data
+                    if len(data) > MAX_BANNER_BYTES:
+                        self.anomalies += 1
+                        out.append(Anomaly(f"banner line longer than {MAX_BANNER_BYTES} bytes", data[:200]))
+                        self._buf, self._discarding = data[-3:], True
+                    else:
+                        self._buf = data
                     return out
                 out.append(Banner(decode_text(line).strip()))
                 data = rest
@@ -265,7 +276,9 @@ class Decoder:
     def _check_size(self, out: list[Frame]) -> None:
         if len(self._buf) > self.max_message:
             self._oversize(self._buf, out)
-            self._buf = b""
+            # Keep what may be the start of the separator that ends it (it can straddle reads):
+            # dropping it would make the *next* message's end look like this one's.
+            self._buf = self._buf[-3:]
             self._discarding = True
 
     def _frame(self, part: bytes, sep: bytes, out: list[Frame]) -> None:
@@ -278,7 +291,8 @@ class Decoder:
             return
         if part.startswith(b"Event: "):
             nl = part.find(b"\n")
-            name = part[7:] if nl < 0 else part[7:nl]
+            # A stray blank line before the message leaves \r\n line ends here (not the split's).
+            name = (part[7:] if nl < 0 else part[7:nl]).rstrip(b"\r")
             if len(part) > self.max_message:
                 self._oversize(part, out)
             elif self.event_filter is not None and not self.event_filter(name, part):
@@ -310,18 +324,27 @@ class Decoder:
         elif name == "Follows" and _END_COMMAND not in part:
             # Old-style command output may hold empty lines: collect up to --END COMMAND--.
             self._pending_follows = [part]
+            self._pending_bytes = len(part)
         else:
             out.append(Message(part, name, False))
 
     def _follows(self, part: bytes, sep: bytes, out: list[Frame]) -> None:
         pending = self._pending_follows
         pending.append(part)
+        self._pending_bytes += len(part) + len(sep)  # a running total: O(1) per part
         if _END_COMMAND in part:
             self._pending_follows = []
             out.append(Message(sep.join(pending), "Follows", False))
-        elif sum(len(p) for p in pending) > self.max_message:
+        elif self._pending_bytes > self.max_message or len(pending) > MAX_FOLLOWS_PARTS:
             self._pending_follows = []
-            self._oversize(pending[0], out)
+            self.anomalies += 1
+            out.append(
+                Anomaly(
+                    f"command output longer than {self.max_message} bytes or {MAX_FOLLOWS_PARTS} parts "
+                    f"without --END COMMAND-- ({self._pending_bytes} bytes, {len(pending)} parts)",
+                    pending[0][:200],
+                )
+            )
 
     def _oversize(self, part: bytes, out: list[Frame]) -> None:
         self.anomalies += 1

@@ -50,25 +50,47 @@ async def open_connection(
     """Connect, read the banner, log in; all within ``addr.connect_timeout_s``. ``logging_in``
     is called once the banner is in. Raises AuthenticationFailed, ConnectionLost, OSError."""
     opening = _Opening(addr, clock, next_id)
-    async with asyncio.timeout(addr.connect_timeout_s):
-        reader, writer = await asyncio.open_connection(addr.host, addr.port)
-        link = Connection(reader, writer, Decoder(event_filter=keep_event))
-        try:
-            banner = await _read_banner(link, clock)
-            logging_in()
-            await _login(link, opening)
-        except BaseException:
-            await link.close()
+    before_banner = _Received()  # what came before the banner was complete (for the message)
+    banner: Banner | None = None
+    try:
+        async with asyncio.timeout(addr.connect_timeout_s):
+            reader, writer = await asyncio.open_connection(addr.host, addr.port)
+            link = Connection(reader, writer, Decoder(event_filter=keep_event))
+            try:
+                banner = await _read_banner(link, clock, before_banner)
+                logging_in()
+                await _login(link, opening)
+            except BaseException:
+                await link.close()
+                raise
+    except TimeoutError:
+        if banner is not None or not before_banner.connected:
             raise
+        raise ConnectionLost(
+            f"no AMI banner from {addr.host}:{addr.port} within {addr.connect_timeout_s:g} s "
+            f"(got {before_banner.count} bytes: {bytes(before_banner.head)!r})"
+        ) from None
     return link, banner
 
 
-async def _read_banner(link: Connection, clock: Callable[[], float]) -> Banner:
+@dataclass(slots=True)
+class _Received:
+    """Bytes read while waiting for the banner: how many, and the first few for a message."""
+
+    connected: bool = False
+    count: int = 0
+    head: bytearray = field(default_factory=bytearray)
+
+
+async def _read_banner(link: Connection, clock: Callable[[], float], before: _Received) -> Banner:
+    before.connected = True
     while True:
         chunk = await link.reader.read(READ_SIZE)
         at = clock()
         if not chunk:
             raise ConnectionLost("connection closed before the banner")
+        before.count += len(chunk)
+        before.head += chunk[: max(0, 60 - len(before.head))]
         frames = link.decoder.feed(chunk)
         if not frames:
             continue

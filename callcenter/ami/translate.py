@@ -12,6 +12,7 @@ Pure: no IO, no clock. The caller passes ``received_at``, used when a message ha
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,16 +32,40 @@ def _req(msg: Message, key: str) -> str:
     return value
 
 
-def _int(msg: Message, key: str, default: int | None = None) -> int:
+# The border's ranges: anything outside is a problem named by its header, the field unknown.
+MAX_COUNT = 10**9  # positions, member counts, status codes, causes
+MAX_SECONDS = 10**7  # ~115 days: no hold, talk, ring or wrap-up lasts longer
+MAX_MILLISECONDS = MAX_SECONDS * 1000
+MAX_EPOCH = 10**11  # Asterisk's Timestamp: epoch seconds (year 5138 at most); never inf or nan
+_DIGITS = 12  # longer numbers are refused before Python parses them (4,300 digits cost CPU)
+
+
+def _number(msg: Message, key: str, limit: int, bad: list[str]) -> int | None:
+    """A whole number in [0, limit] from a header, or None (absent, empty, or bad: noted)."""
     value = msg.get(key)
     if value is None or value == "":
-        if default is None:
-            raise BadMessage(f"{msg.name}: expected an integer {key} header, got none")
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise BadMessage(f"{msg.name}.{key}: expected an integer, got {value!r}") from None
+        return None
+    text = value.strip()
+    if len(text) > _DIGITS or not text.isdigit() or not text.isascii():
+        bad.append(f"{msg.name}.{key}: expected a whole number 0..{limit}, got {value[:40]!r}")
+        return None
+    number = int(text)
+    if number > limit:
+        bad.append(f"{msg.name}.{key}: expected a whole number 0..{limit}, got {number}")
+        return None
+    return number
+
+
+def _int(msg: Message, key: str, default: int, bad: list[str]) -> int:
+    """A count or code; ``default`` when absent or bad (a bad one is noted)."""
+    number = _number(msg, key, MAX_COUNT, bad)
+    return default if number is None else number
+
+
+def _seconds(msg: Message, key: str, bad: list[str]) -> float | None:
+    """Whole seconds as Asterisk counts them (HoldTime, TalkTime, Wait, ...), or None: unknown."""
+    number = _number(msg, key, MAX_SECONDS, bad)
+    return None if number is None else float(number)
 
 
 def _caller_num(msg: Message) -> str:
@@ -53,10 +78,10 @@ def _caller_name(msg: Message) -> str:
     return "" if name == "<unknown>" else name
 
 
-Translate = Callable[[Message, float], "ev.Event | None"]
+Translate = Callable[[Message, float, list[str]], "ev.Event | None"]
 
 
-def _join(m: Message, at: float) -> ev.Event:
+def _join(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.CallerJoinedQueue(
         at,
         _req(m, "Uniqueid"),
@@ -65,27 +90,27 @@ def _join(m: Message, at: float) -> ev.Event:
         _req(m, "Queue"),
         _caller_num(m),
         _caller_name(m),
-        _int(m, "Position", 0),
+        _int(m, "Position", 0, bad),
     )
 
 
-def _leave(m: Message, at: float) -> ev.Event:
+def _leave(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.CallerLeftQueue(at, _req(m, "Uniqueid"), _req(m, "Queue"))
 
 
-def _abandon(m: Message, at: float) -> ev.Event:
+def _abandon(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.CallerExitedUnanswered(
-        at, _req(m, "Uniqueid"), _req(m, "Queue"), float(_int(m, "HoldTime")), _int(m, "Position", 0)
+        at, _req(m, "Uniqueid"), _req(m, "Queue"), _seconds(m, "HoldTime", bad), _int(m, "Position", 0, bad)
     )
 
 
-def _called(m: Message, at: float) -> ev.Event:
+def _called(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.AgentRang(
         at, _req(m, "Uniqueid"), _req(m, "Queue"), _req(m, "MemberName"), _req(m, "Interface")
     )
 
 
-def _ring_no_answer(m: Message, at: float) -> ev.Event:
+def _ring_no_answer(m: Message, at: float, bad: list[str]) -> ev.Event:
     # AgentRingNoAnswer.RingTime is in milliseconds (AgentConnect's is in seconds).
     return ev.AgentRingUnanswered(
         at,
@@ -93,11 +118,11 @@ def _ring_no_answer(m: Message, at: float) -> ev.Event:
         _req(m, "Queue"),
         _req(m, "MemberName"),
         _req(m, "Interface"),
-        _int(m, "RingTime", 0) / 1000.0,
+        None if (ms := _number(m, "RingTime", MAX_MILLISECONDS, bad)) is None else ms / 1000.0,
     )
 
 
-def _connect(m: Message, at: float) -> ev.Event:
+def _connect(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.CallAnswered(
         at,
         _req(m, "Uniqueid"),
@@ -105,25 +130,25 @@ def _connect(m: Message, at: float) -> ev.Event:
         _req(m, "Queue"),
         _req(m, "MemberName"),
         _req(m, "Interface"),
-        float(_int(m, "HoldTime")),
-        float(_int(m, "RingTime", 0)),
+        _seconds(m, "HoldTime", bad),
+        _seconds(m, "RingTime", bad),
     )
 
 
-def _complete(m: Message, at: float) -> ev.Event:
+def _complete(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.CallCompleted(
         at,
         m.get("Uniqueid") or None,  # none when the caller's channel was already gone
         _req(m, "Queue"),
         _req(m, "MemberName"),
         _req(m, "Interface"),
-        float(_int(m, "HoldTime")),
-        float(_int(m, "TalkTime")),
+        _seconds(m, "HoldTime", bad),
+        _seconds(m, "TalkTime", bad),
         (m.get("Reason") or "").lower(),
     )
 
 
-def _dump(m: Message, at: float) -> ev.Event:
+def _dump(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.CallDumpedByAgent(at, _req(m, "Uniqueid"), _req(m, "Queue"), _req(m, "MemberName"))
 
 
@@ -138,7 +163,7 @@ _MEMBER_CHANGE = {
 }
 
 
-def _member(m: Message, at: float) -> ev.Event:
+def _member(m: Message, at: float, bad: list[str]) -> ev.Event:
     # The status snapshot's QueueMember spells MemberName "Name" and Interface "Location".
     snapshot = m.name == "QueueMember"
     return ev.MemberReported(
@@ -147,27 +172,27 @@ def _member(m: Message, at: float) -> ev.Event:
         _req(m, "Queue"),
         _req(m, "Name" if snapshot else "MemberName"),
         _req(m, "Location" if snapshot else "Interface"),
-        _int(m, "Status", 0),
+        _int(m, "Status", 0, bad),
         m.get("Paused") == "1",
         m.get("PausedReason") or "",
         m.get("InCall") == "1",
-        _int(m, "Penalty", 0),
-        _int(m, "CallsTaken", 0),
-        _int(m, "Wrapuptime", 0),
+        _int(m, "Penalty", 0, bad),
+        _int(m, "CallsTaken", 0, bad),
+        _int(m, "Wrapuptime", 0, bad),
     )
 
 
-def _hangup_request(m: Message, at: float) -> ev.Event:
+def _hangup_request(m: Message, at: float, bad: list[str]) -> ev.Event:
     uid = _req(m, "Uniqueid")
     return ev.ChannelHangupRequested(at, uid, m.get("Linkedid") or uid)
 
 
-def _hangup(m: Message, at: float) -> ev.Event:
+def _hangup(m: Message, at: float, bad: list[str]) -> ev.Event:
     uid = _req(m, "Uniqueid")
-    return ev.ChannelHungUp(at, uid, m.get("Linkedid") or uid, _int(m, "Cause", 0))
+    return ev.ChannelHungUp(at, uid, m.get("Linkedid") or uid, _int(m, "Cause", 0, bad))
 
 
-def _var_set(m: Message, at: float) -> ev.Event | None:
+def _var_set(m: Message, at: float, bad: list[str]) -> ev.Event | None:
     uid = m.get("Uniqueid")
     if not uid or uid == "none":
         return None  # a global variable (AMI Setvar without a channel)
@@ -184,18 +209,19 @@ def _var_set(m: Message, at: float) -> ev.Event | None:
             _caller_name(m),
         )
     if var == "QUEUESRVLEVEL":
-        return ev.QueueServiceLevelSeen(at, None, uid, _int(m, "Value"))
+        level = _number(m, "Value", MAX_SECONDS, bad)
+        return None if level is None else ev.QueueServiceLevelSeen(at, None, uid, level)
     return None
 
 
-def _new_exten(m: Message, at: float) -> ev.Event | None:
+def _new_exten(m: Message, at: float, bad: list[str]) -> ev.Event | None:
     if m.get("Application") != "Queue":
         return None
     queue = (m.get("AppData") or "").split(",", 1)[0].strip()
     return ev.QueueAppStarted(at, _req(m, "Uniqueid"), queue) if queue else None
 
 
-def _user_event(m: Message, at: float) -> ev.Event | None:
+def _user_event(m: Message, at: float, bad: list[str]) -> ev.Event | None:
     # The contract with our dialplans/ (see dialplans/README.md): UserEvent(QueueResult|CSAT|IVRChoice,...)
     kind = m.get("UserEvent")
     uid = m.get("Uniqueid")
@@ -213,27 +239,29 @@ def _user_event(m: Message, at: float) -> ev.Event | None:
             _caller_name(m),
         )
     if kind == "CSAT":
-        return ev.SurveyAnswered(at, uid, m.get("Queue") or "", m.get("MemberName") or "", _int(m, "Score"))
+        score = _number(m, "Score", MAX_COUNT, bad)
+        queue, member = m.get("Queue") or "", m.get("MemberName") or ""
+        return None if score is None else ev.SurveyAnswered(at, uid, queue, member, score)
     if kind == "IVRChoice":
         return ev.IvrChoiceMade(at, uid, m.get("Queue") or "", m.get("Choice") or "")
     return None
 
 
-def _blind_transfer(m: Message, at: float) -> ev.Event | None:
+def _blind_transfer(m: Message, at: float, bad: list[str]) -> ev.Event | None:
     uid = m.get("TransfereeUniqueid")
     if not uid:
         return None
     return ev.CallTransferred(at, uid, "blind", m.get("Extension") or "")
 
 
-def _attended_transfer(m: Message, at: float) -> ev.Event | None:
+def _attended_transfer(m: Message, at: float, bad: list[str]) -> ev.Event | None:
     uid = m.get("TransfereeUniqueid")
     if not uid:
         return None
     return ev.CallTransferred(at, uid, "attended", m.get("TransferTargetExten") or m.get("DestApp") or "")
 
 
-def _queue_entry(m: Message, at: float) -> ev.Event:
+def _queue_entry(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.WaitingCallerListed(
         at,
         _req(m, "Uniqueid"),
@@ -241,12 +269,12 @@ def _queue_entry(m: Message, at: float) -> ev.Event:
         _req(m, "Queue"),
         _caller_num(m),
         _caller_name(m),
-        _int(m, "Position", 0),
-        float(_int(m, "Wait", 0)),
+        _int(m, "Position", 0, bad),
+        _seconds(m, "Wait", bad),
     )
 
 
-def _channel(m: Message, at: float) -> ev.Event:
+def _channel(m: Message, at: float, bad: list[str]) -> ev.Event:
     uid = _req(m, "Uniqueid")
     return ev.ChannelListed(
         at,
@@ -261,17 +289,17 @@ def _channel(m: Message, at: float) -> ev.Event:
     )
 
 
-def _queue_params(m: Message, at: float) -> ev.Event:
+def _queue_params(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.QueueListed(
-        at, _req(m, "Queue"), _int(m, "ServiceLevel", 0), m.get("Strategy") or "", _int(m, "Max", 0)
+        at, _req(m, "Queue"), _int(m, "ServiceLevel", 0, bad), m.get("Strategy") or "", _int(m, "Max", 0, bad)
     )
 
 
-def _queues_done(m: Message, at: float) -> ev.Event:
+def _queues_done(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.SnapshotCompleted(at, "queues")
 
 
-def _channels_done(m: Message, at: float) -> ev.Event:
+def _channels_done(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.SnapshotCompleted(at, "channels")
 
 
@@ -334,13 +362,17 @@ class Rejected:
 
 
 class Translator:
-    """Turns decoded frames into domain events, keeping the last event time for messages without one."""
+    """Turns decoded frames into domain events, keeping the last event time for messages without one.
 
-    __slots__ = ("last_at", "rejected", "skew")
+    Values that fail the border's checks are listed in ``problems`` (one line each, naming the
+    header) while the event goes on with that field unknown; the caller drains the list."""
+
+    __slots__ = ("last_at", "problems", "rejected", "skew")
 
     def __init__(self) -> None:
         self.last_at = 0.0
         self.rejected = 0
+        self.problems: list[str] = []
         # Asterisk's clock minus ours, from the last event with a Timestamp: a message without
         # one is placed on Asterisk's clock, so waits never mix the two clocks.
         self.skew = 0.0
@@ -358,6 +390,12 @@ class Translator:
 
     def _message(self, msg: Message, received_at: float | None) -> ev.Event | Rejected | None:
         if not msg.is_event:
+            # The start of a QueueStatus answer opens a status snapshot (a periodic check, or
+            # the resync after a link: then one is open already). Responses are few: ours.
+            if msg.get("Message") == "Queue status will follow" and msg.get("EventList") == "start":
+                return ev.SnapshotStarted(
+                    received_at + self.skew if received_at is not None else self.last_at
+                )
             return None
         fn = TABLE.get(msg.name)
         if fn is None:
@@ -365,20 +403,24 @@ class Translator:
         pattern = _PREFILTER.get(msg.name)
         if pattern is not None and pattern.search(msg.raw) is None:
             return None  # already filtered when the decoder was given ``wanted``
-        ts = msg.get("Timestamp")
-        if ts:
-            try:
-                at = float(ts)
-            except ValueError:
-                at = self.last_at
-            else:
-                self.last_at = at
-                if received_at is not None:
-                    self.skew = at - received_at
-        else:
-            at = received_at + self.skew if received_at is not None else self.last_at
+        at = self._time(msg, received_at)
         try:
-            return fn(msg, at)
+            return fn(msg, at, self.problems)
         except BadMessage as exc:
             self.rejected += 1
             return Rejected(str(exc))
+
+    def _time(self, msg: Message, received_at: float | None) -> float:
+        ts = msg.get("Timestamp")
+        if ts:
+            try:
+                at = float(ts) if len(ts) <= 32 else math.nan
+            except ValueError:
+                at = math.nan
+            if 0.0 <= at <= MAX_EPOCH:  # false for nan and inf too
+                self.last_at = at
+                if received_at is not None:
+                    self.skew = at - received_at
+                return at
+            self.problems.append(f"{msg.name}.Timestamp: expected epoch seconds, got {ts[:40]!r}")
+        return received_at + self.skew if received_at is not None else self.last_at

@@ -41,7 +41,7 @@ class CallConnected:
     queue: str
     member: str
     interface: str
-    wait_s: float
+    wait_s: float | None  # None: Asterisk's HoldTime was unusable
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,7 @@ class CallerExitedUnanswered:
     at: float
     call_id: str
     queue: str
-    wait_s: float
+    wait_s: float | None
     position: int
 
 
@@ -70,7 +70,7 @@ class AgentRingUnanswered:
     queue: str
     member: str
     interface: str
-    ring_s: float
+    ring_s: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +81,8 @@ class CallAnswered:
     queue: str
     member: str
     interface: str
-    wait_s: float
-    ring_s: float
+    wait_s: float | None
+    ring_s: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +98,8 @@ class CallCompleted:
     queue: str
     member: str
     interface: str
-    wait_s: float
-    talk_s: float
+    wait_s: float | None
+    talk_s: float | None
     ended_by: str
 
 
@@ -219,7 +219,7 @@ class WaitingCallerListed:
     caller_num: str
     caller_name: str
     position: int
-    wait_s: float
+    wait_s: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +246,14 @@ class QueueListed:
     servicelevel_s: int
     strategy: str
     max_callers: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotStarted:
+    """Asterisk began answering a status request (QueueStatus) on a link that stayed up: the
+    periodic check that closes calls whose end never came."""
+
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,5 +286,6 @@ Event = (
     | WaitingCallerListed
     | ChannelListed
     | QueueListed
+    | SnapshotStarted
     | SnapshotCompleted
 )

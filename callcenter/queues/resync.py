@@ -69,6 +69,8 @@ def reconcile(tracker: Tracker, snap: Snapshot, at: float, out: list[ch.Change])
             if agent_leg is None:
                 _close_answered(tracker, stint, at, out)
                 closed += 1
+                if chan is None:
+                    tracker.forget_channel(stint.call_id)
             continue
         if stint.phase is Phase.EXITING:
             tracker._end(stint, tracker._exit_guess(stint), at, out, end_seen=False)
@@ -78,6 +80,8 @@ def reconcile(tracker: Tracker, snap: Snapshot, at: float, out: list[ch.Change])
         else:
             tracker._end(stint, Outcome.UNKNOWN, at, out, end_seen=False)
             closed += 1
+        if chan is None and stint.call_id not in tracker.stints:
+            tracker.forget_channel(stint.call_id)  # not among Asterisk's channels: gone
     adopted += _adopt_waiting(tracker, snap, at, out)
     adopted += _adopt_answered(tracker, snap, bridges, at)
     for agent in tracker.agents.values():
@@ -134,7 +138,7 @@ def _adopt_waiting(tracker: Tracker, snap: Snapshot, at: float, out: list[ch.Cha
             w.queue,
             w.caller_num,
             w.caller_name,
-            at - w.wait_s,
+            None if w.wait_s is None else at - w.wait_s,
             w.position,
             snap.epoch,
             join_seen=False,

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from itertools import islice
 from typing import Any
 
 from callcenter.config import TrackingSettings
@@ -42,13 +41,16 @@ from callcenter.queues.model import (
     Stint,
     StintRecord,
 )
+from callcenter.queues.recent import Recent
 from callcenter.queues.resync import Snapshot, reconcile
 
-# Channels whose hangup was seen are remembered this long (pruned when there are many).
+# Channels whose hangup was requested and not yet seen done (the newest this many): an abandon's
+# request comes milliseconds before its QueueCallerAbandon.
 GOING_LIMIT = 10_000
-GOING_HORIZON_S = 300.0
 # Ended stints remembered so a late event of one is not taken for a new call (this many at most).
 ENDED_LIMIT = 20_000
+# Other per-channel memories (the newest this many channels).
+CHANNELS_LIMIT = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +80,13 @@ class Tracker:
         self.members: dict[str, dict[str, Member]] = {}  # queue -> interface -> member
         self.agents: dict[str, Agent] = {}  # interface -> agent
         self.queues: dict[str, QueueInfo] = {}
-        self.queue_app: dict[str, str] = {}  # channel uid -> queue of the Queue() it just started
-        self.refusal_echo: dict[str, tuple[str, str]] = {}  # uid -> (queue, status) counted once
-        self.last_queue: dict[str, str] = {}  # call id -> queue of its last stint (QUEUESRVLEVEL)
-        self.going: dict[str, float] = {}  # uid -> when its hangup was requested or happened
-        # call id -> queue and link epoch of its last ended stint (bounded)
-        self.ended: dict[str, tuple[str, int]] = {}
+        # Per-channel memories freed at the channel's hangup, and bounded in case it never comes.
+        self.queue_app: Recent[str, str] = Recent(CHANNELS_LIMIT)  # uid -> queue of its Queue()
+        self.refusal_echo: Recent[str, tuple[str, str]] = Recent(CHANNELS_LIMIT)  # counted once
+        self.last_queue: Recent[str, str] = Recent(CHANNELS_LIMIT)  # call id -> its last queue
+        self.going: Recent[str, float] = Recent(GOING_LIMIT)  # uid -> when its hangup began
+        # (call id, queue) of ended stints -> the snapshot epoch they ended in (bounded)
+        self.ended: Recent[tuple[str, str], int] = Recent(ENDED_LIMIT)
         self.epoch = 0
         self.snapshot: Snapshot | None = None
         self.now = 0.0
@@ -135,20 +138,20 @@ class Tracker:
     def ended_since_link(self, call_id: str, queue: str) -> bool:
         """Whether that stint ended on the current link: a status snapshot taken before its end
         still lists it, and must not bring it back."""
-        return self.ended.get(call_id) == (queue, self.epoch)
+        return self.ended.get((call_id, queue)) == self.epoch
 
     def _stint(self, call_id: str, queue: str, at: float, out: list[ch.Change]) -> Stint | None:
         """The active stint of a call, adopted when its join was not seen (attached mid-call).
 
         None for a late event of a stint that already ended (a stint never ends twice)."""
         stint = self.stints.get(call_id)
-        if stint is None and self.ended.get(call_id, ("", 0))[0] == queue:
-            self._anomaly(at, f"call {call_id}: an event of its stint in {queue} after its end", out)
-            return None
         if stint is None or stint.queue != queue:
             if stint is not None:
                 self._anomaly(at, f"call {call_id} reported in {queue} while in {stint.queue}", out)
                 self._end(stint, Outcome.UNKNOWN, at, out, end_seen=False)
+            if self.ended_since_link(call_id, queue):
+                self._anomaly(at, f"call {call_id}: an event of its stint in {queue} after its end", out)
+                return None
             stint = Stint(call_id, call_id, queue, "", "", None, 0, self.epoch, join_seen=False)
             self.stints[call_id] = stint
             self.last_queue[call_id] = queue
@@ -171,7 +174,8 @@ class Tracker:
         stint = self._stint(e.call_id, e.queue, e.at, out)
         if stint is None:
             return
-        stint.wait_s = e.wait_s
+        if e.wait_s is not None:  # else what was measured, if anything
+            stint.wait_s = e.wait_s
         self._stop_waiting(stint, e.at, out)
         if stint.caller_gone or e.call_id in self.going:
             self._end(stint, Outcome.ABANDONED, e.at, out)
@@ -237,20 +241,23 @@ class Tracker:
 
     def _hung_up(self, e: ev.ChannelHungUp, out: list[ch.Change]) -> None:
         self._caller_going(e.uid, e.at, out)
-        self.queue_app.pop(e.uid, None)
-        self.refusal_echo.pop(e.uid, None)
-        self.last_queue.pop(e.uid, None)
         stint = self.stints.get(e.uid)
         if stint is not None:
             self._left_queue_app(stint, e.at, out)
-        self.going.pop(e.uid, None)  # the channel is gone: nothing of it can follow
+        self.forget_channel(e.uid)  # the channel is gone: nothing of it can follow
+
+    def forget_channel(self, uid: str) -> None:
+        """Free what is remembered of a channel that is gone (hung up, or absent from a status
+        snapshot)."""
+        self.queue_app.pop(uid, None)
+        self.refusal_echo.pop(uid, None)
+        self.last_queue.pop(uid, None)
+        self.going.pop(uid, None)
 
     def _caller_going(self, uid: str, at: float, out: list[ch.Change]) -> None:
         # Remembered even for channels with no known stint: after a gap the abandon event may be
         # the first we see of a caller, and its hangup request came just before it.
         self.going[uid] = at
-        if len(self.going) > GOING_LIMIT:
-            self.going = {u: t for u, t in self.going.items() if t > at - GOING_HORIZON_S}
         stint = self.stints.get(uid)
         if stint is None:
             call_id = self.by_linked.get(uid)
@@ -304,7 +311,8 @@ class Tracker:
             stint.linked_id = e.linked_id
         self._stop_waiting(stint, e.at, out)
         stint.phase = Phase.TALKING
-        stint.wait_s = e.wait_s
+        if e.wait_s is not None:  # Asterisk's whole seconds; else the wait measured at leave
+            stint.wait_s = e.wait_s
         stint.answered_at = e.at
         stint.agent, stint.interface = e.member, e.interface
         agent = self._agent(e.interface, e.member)
@@ -335,7 +343,8 @@ class Tracker:
         if stint.wait_s is None:
             stint.wait_s = e.wait_s  # adopted at a resync: Asterisk's HoldTime tells its wait
         agent = self._agent(e.interface, e.member)
-        agent.talk_s += e.talk_s
+        if e.talk_s is not None:
+            agent.talk_s += e.talk_s
         if agent.on_call == call_id:
             agent.on_call = None
         agent.wrapup_until = e.at + self._wrapup_s(e.queue, e.interface)
@@ -438,6 +447,15 @@ class Tracker:
         self.epoch += 1
         self.snapshot = Snapshot(self.epoch)
 
+    def _snapshot_started(self, e: ev.SnapshotStarted, out: list[ch.Change]) -> None:
+        # A new epoch: stints touched by events from here on are current; the others are
+        # settled against the snapshot when it completes, as after a reconnect.
+        # A snapshot left half done (a status request failed) gives way to the new one; one
+        # that has received nothing yet is the link's own resync, answered now.
+        if self.snapshot is None or self.snapshot.completed:
+            self.epoch += 1
+            self.snapshot = Snapshot(self.epoch)
+
     def _queue_listed(self, e: ev.QueueListed, out: list[ch.Change]) -> None:
         info = self._queue(e.queue)
         if e.servicelevel_s > 0:  # 0 is app_queue's "not configured"
@@ -485,9 +503,7 @@ class Tracker:
     ) -> None:
         if self.stints.get(stint.call_id) is stint:
             del self.stints[stint.call_id]
-        self.ended[stint.call_id] = (stint.queue, self.epoch)
-        if len(self.ended) > ENDED_LIMIT:  # keep the newest half: O(1) amortized per stint
-            self.ended = dict(islice(self.ended.items(), ENDED_LIMIT // 2, None))
+        self.ended[(stint.call_id, stint.queue)] = self.epoch
         self.by_linked.pop(stint.linked_id, None)
         if stint.phase is not Phase.TALKING and outcome is not Outcome.ANSWERED:
             self._stop_waiting(stint, at, out)
@@ -529,6 +545,7 @@ _HANDLERS: dict[type[Any], _Handler] = {
     ev.MemberReported: Tracker._member,
     ev.QueueServiceLevelSeen: Tracker._service_level,
     ev.LinkStarted: Tracker._link_started,
+    ev.SnapshotStarted: Tracker._snapshot_started,
     ev.QueueListed: Tracker._queue_listed,
     ev.WaitingCallerListed: Tracker._waiting_listed,
     ev.ChannelListed: Tracker._channel_listed,
