@@ -33,9 +33,10 @@ from callcenter.queues.tracker import TrackerConfig
 from callcenter.queues.views import queue_views
 from callcenter.web.app import build_app
 from callcenter.web.server import WebServer
-from callcenter.web.view import QueueSnapshot, ServerView
+from callcenter.web.view import LinkView, QueueSnapshot, ServerView
 
 log = logging.getLogger("callcenter")
+ANOMALY_LINES = 20  # anomalies logged one by one per minute and server; the rest are counted
 
 
 def server_address(server: AmiServer) -> ServerAddress:
@@ -98,6 +99,8 @@ class PbxLink:
         self.resync_wanted = asyncio.Event()
         self.up_since: float | None = None
         self.down_since: float | None = None
+        self._anomaly_window = time.monotonic()
+        self._anomalies_logged = self._anomalies_unlogged = 0
 
     # -- recovery ------------------------------------------------------------------------------
 
@@ -158,7 +161,25 @@ class PbxLink:
             elif isinstance(c, ch.LinkResynced):
                 log.info("%s: resynchronised: %d stints closed, %d adopted", name, c.closed, c.adopted)
             elif isinstance(c, ch.AnomalySeen) and live:
-                log.warning("%s: anomaly: %s", name, c.reason)
+                self._log_anomaly(c.reason)
+
+    def _log_anomaly(self, reason: str) -> None:
+        """One line per anomaly, at most ANOMALY_LINES a minute: a flood of junk must not
+        become a flood of log lines. The rest are counted, and said once the minute is over."""
+        now = time.monotonic()
+        if now - self._anomaly_window >= 60.0:
+            if self._anomalies_unlogged:
+                log.warning(
+                    "%s: %d more anomalies in the last minute not logged one by one",
+                    self.server.name,
+                    self._anomalies_unlogged,
+                )
+            self._anomaly_window, self._anomalies_logged, self._anomalies_unlogged = now, 0, 0
+        if self._anomalies_logged < ANOMALY_LINES:
+            self._anomalies_logged += 1
+            log.warning("%s: anomaly: %s", self.server.name, reason)
+        else:
+            self._anomalies_unlogged += 1
 
     async def status_checks(self) -> None:
         """Every ``status_check_s`` on a link that is up: the same status requests as a resync,
@@ -192,6 +213,11 @@ class PbxLink:
         )
         since = self.up_since if state is LinkState.UP else self.down_since
         return ServerView(self.server.name, state, since, queues)
+
+    def link_view(self) -> LinkView:
+        state = self.client.state
+        since = self.up_since if state is LinkState.UP else self.down_since
+        return LinkView(self.server.name, state, since, self.client.retrying)
 
     def figures_line(self) -> str:
         now = self.asterisk_now()
@@ -230,6 +256,10 @@ class Daemon:
     def servers(self) -> list[ServerView]:
         """The daemon as the web reads it (`callcenter.web.view.CallCenterView`)."""
         return [link.view() for link in self.links]
+
+    def link_views(self) -> list[LinkView]:
+        """The links alone, for ``/healthz``: O(1) per server."""
+        return [link.link_view() for link in self.links]
 
     def recover(self) -> int:
         if self.journal is None:

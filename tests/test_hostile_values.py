@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from callcenter import daemon as daemon_module
 from callcenter.ingest import Ingest
 from callcenter.queues import changes as ch
 from callcenter.queues import events as ev
@@ -195,3 +197,17 @@ async def test_the_daemon_checks_the_status_periodically_while_the_link_is_up(tm
         async with running(settings) as r:
             await r.daemon.links[0].client.wait_up(5)
             await until(lambda: ami.actions["QueueStatus"] >= 3)  # the resync, then two checks
+
+
+@pytest.mark.timeout(30)
+async def test_a_flood_of_junk_is_counted_not_logged_line_by_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="callcenter")
+    async with FakeAmi() as ami, running(settings_for(ami.port, tmp_path)) as r:
+        link = r.daemon.links[0]
+        await link.client.wait_up(5)
+        await ami.push(b"junk\r\n\r\n" * 500)
+        await until(lambda: link.ingest.anomaly_count == 500)
+    lines = [r.getMessage() for r in caplog.records if "anomaly: message does not start" in r.getMessage()]
+    assert len(lines) == daemon_module.ANOMALY_LINES == 20

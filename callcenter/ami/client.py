@@ -56,6 +56,7 @@ from callcenter.ami.link import (
     LinkState,
     Listener,
     ListenerStopped,
+    Retrying,
     ServerAddress,
     reconnect_delay,
 )
@@ -113,6 +114,8 @@ class AmiClient:
         self._busy_total = 0.0  # loop seconds spent inside Listener.received
         self._busy_since: float | None = None
         self._random = random.Random()
+        self.retrying: Retrying | None = None  # set between failed attempts, None once up
+        self._last_error = ""
 
     def _keep_event(self, name: bytes, raw: bytes) -> bool:
         if self._event_filter is None or b"\nActionID:" in raw:
@@ -220,6 +223,7 @@ class AmiClient:
         addr = self._address
         delay = reconnect_delay(failures, addr.reconnect_min_s, addr.reconnect_max_s, self._random.random())
         log.info("AMI %s: reconnecting in %.3f s (attempt %d)", self.server, delay, failures + 1)
+        self.retrying = Retrying(failures + 1, self._clock() + delay, self._last_error)
         try:
             async with asyncio.timeout(delay):
                 await self._stop_requested.wait()
@@ -252,6 +256,7 @@ class AmiClient:
         except (OSError, EOFError, ConnectionLost) as exc:  # TimeoutError is an OSError
             reason = str(exc) or type(exc).__name__
             log.warning("AMI %s: cannot connect to %s:%d: %s", self.server, addr.host, addr.port, reason)
+            self._last_error = f"cannot connect to {addr.host}:{addr.port}: {reason}"
             self._set_state(LinkState.DISCONNECTED)
             return None
         finally:
@@ -267,6 +272,7 @@ class AmiClient:
             up_at = link.backlog[-1][2]  # the chunk holding the Login response
             await self._notify("link_up", lambda: self._listener.link_up(self.server, banner, up_at))
             log.info("AMI %s: logged in (%s)", self.server, banner.text)
+            self.retrying = None
             self._set_state(LinkState.UP)
             backlog, link.backlog = link.backlog, []
             for chunk, frames, at in backlog:
@@ -289,6 +295,7 @@ class AmiClient:
             self._fail_pending(reason)
             await link.close()
         (log.info if self._stopping else log.warning)("AMI %s: link down: %s", self.server, reason)
+        self._last_error = f"link down: {reason}"
         await self._notify("link_down", lambda: self._listener.link_down(self.server, reason, self._clock()))
 
     async def _read_loop(self, link: Connection) -> str:

@@ -31,6 +31,16 @@ class LinkState(enum.Enum):
     STOPPED = "stopped"
 
 
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """A client between attempts: the attempt coming, when (the client's clock), and why the
+    last one failed. What ``/healthz`` shows while Asterisk is unreachable."""
+
+    attempt: int
+    next_try_at: float
+    last_error: str
+
+
 class AmiError(Exception):
     """Base of every error :class:`~callcenter.ami.client.AmiClient` raises."""
 

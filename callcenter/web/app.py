@@ -28,7 +28,7 @@ def build_app(
     view: CallCenterView, *, api_token: str | None = None, clock: Callable[[], float] = time.time
 ) -> Starlette:
     async def healthz(request: Request) -> Response:
-        status, body = payloads.health(view.servers())
+        status, body = payloads.health(view.link_views())
         return JSONResponse(body, status_code=status, headers=NO_STORE)
 
     async def api_queues(request: Request) -> Response:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from callcenter.ami.link import LinkState
+from callcenter.ami.link import LinkState, Retrying
 from callcenter.metrics.figures import QueueFigures
 from callcenter.queues.views import QueueView
 
@@ -38,7 +38,24 @@ class ServerView:
         return self.link is LinkState.UP
 
 
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    """One Asterisk's link alone, O(1) to take: what ``/healthz`` shows. ``retrying`` is set
+    between failed attempts (the next attempt, when, and why the last one failed)."""
+
+    name: str
+    link: LinkState
+    since: float | None
+    retrying: Retrying | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.link is LinkState.UP
+
+
 class CallCenterView(Protocol):
     """The daemon, read-only. Called on the event loop, so the snapshot is consistent."""
 
     def servers(self) -> Sequence[ServerView]: ...
+
+    def link_views(self) -> Sequence[LinkView]: ...
