@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from callcenter.ami.client import AmiClient
-from callcenter.ami.codec import Banner, Frame
+from callcenter.ami.codec import Banner, Frame, journal_bytes
 from callcenter.ami.link import AmiError, AuthenticationFailed, LinkState, ListenerStopped, ServerAddress
 from callcenter.ami.translate import wanted
 from callcenter.config import AmiServer, Settings
@@ -131,7 +131,10 @@ class PbxLink:
         self.resync_wanted.set()
 
     async def received(self, server: str, chunk: bytes, frames: list[Frame], at: float) -> None:
-        await self._journal(JournalRow(server, at, DATA, chunk))
+        # The frames the tracker uses, not the raw chunk: events the filter skips (most of the
+        # stream: VarSet, Newexten, Newstate, ...) and junk are not kept (docs/operations.md).
+        if frames:
+            await self._journal(JournalRow(server, at, DATA, journal_bytes(frames)))
         self._sink(self.ingest.frames(frames, at))
 
     async def link_down(self, server: str, reason: str, at: float) -> None:

@@ -211,3 +211,35 @@ async def test_a_flood_of_junk_is_counted_not_logged_line_by_line(
         await until(lambda: link.ingest.anomaly_count == 500)
     lines = [r.getMessage() for r in caplog.records if "anomaly: message does not start" in r.getMessage()]
     assert len(lines) == daemon_module.ANOMALY_LINES == 20
+
+
+def _journal_size(path: Path) -> int:
+    from callcenter.journal import journal_settings, open_journal
+
+    store = open_journal(journal_settings(str(path)), create=False)
+    try:
+        return sum(len(row.data) for row in store.rows())
+    finally:
+        store.close()
+
+
+@pytest.mark.timeout(60)
+async def test_junk_is_journaled_as_a_marker_and_replays_to_the_same_anomalies(tmp_path: Path) -> None:
+    """500 MB of junk became 504 MB of journal, replayed at every start. Now an oversized or
+    unreadable frame is kept as a marker (reason, size, digest, first bytes)."""
+    junk = b"Event: Huge\r\nX: " + b"y" * (3 << 20) + b"\r\n\r\n" + b"not AMI\r\n\r\n" * 1000
+    async with FakeAmi() as ami, running(settings_for(ami.port, tmp_path)) as r:
+        link = r.daemon.links[0]
+        await link.client.wait_up(5)
+        for _ in range(4):
+            await ami.push(junk)
+        await ami.push(_join("1.1", "1000.0"))
+        await until(lambda: "1.1" in link.ingest.tracker.stints)
+        live = link.ingest.anomaly_count
+    assert live == 4 * 1001
+    size = _journal_size(tmp_path / "journal.sqlite3")
+    # 4 x 3 MB + 4 x 11 KB of junk received: the short junk is kept as it is (smaller than a
+    # marker), each oversized message as a ~300-byte marker.
+    assert size < 60_000, size
+    report = replay(tmp_path / "journal.sqlite3")
+    assert report["anomalies"] == live and [c["id"] for c in report["calls"]] == ["1.1"]

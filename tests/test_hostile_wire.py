@@ -8,8 +8,9 @@ import asyncio
 
 import pytest
 
-from callcenter.ami.codec import MAX_BANNER_BYTES, Anomaly, Banner, Decoder, Frame, Message
+from callcenter.ami.codec import MAX_BANNER_BYTES, Anomaly, Banner, Decoder, Frame, Message, journal_bytes
 from callcenter.ami.link import ConnectionLost, ServerAddress
+from callcenter.ami.mutate import chunks, messages, mutated
 from callcenter.ami.opening import open_connection
 from callcenter.ami.translate import wanted
 from callcenter.ingest import Ingest
@@ -143,3 +144,20 @@ async def test_a_peer_that_never_sends_a_banner_gets_a_clear_message() -> None:
 def test_the_banner_is_still_found_glued_to_what_follows() -> None:
     frames, _ = decode(BANNER + join("1.1"), [5])
     assert isinstance(frames[0], Banner) and names(frames) == ["Banner", "QueueCallerJoin"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_what_the_journal_keeps_replays_to_exactly_what_the_daemon_saw(seed: int) -> None:
+    """The journal keeps the frames the tracker used (and markers for junk), not the raw reads:
+    on a fuzzed real stream, replaying those bytes gives the very same changes, read by read."""
+    data = BANNER + b"".join(mutated(messages(stream("o_reconnect.client")), seed, share=0.3))
+    live, journal = Ingest(), Ingest()
+    decoder = Decoder(event_filter=wanted)
+    live_changes, replayed = [], []
+    for at, chunk in enumerate(chunks(data, seed)):
+        frames = decoder.feed(chunk)
+        live_changes += live.frames(frames, float(at))
+        replayed += journal.feed(journal_bytes(frames), float(at))
+    assert replayed == live_changes and live.anomaly_count == journal.anomaly_count > 100
+    assert sum(len(journal_bytes(f)) for f in [decoder.feed(b"")]) == 0

@@ -14,6 +14,7 @@ Must not import asyncio or anything outside the standard library.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -147,10 +148,53 @@ class Banner:
 
 @dataclass(frozen=True, slots=True)
 class Anomaly:
-    """Bytes from the peer that are not a valid AMI message; they are skipped."""
+    """Bytes from the peer that are not a valid AMI message; they are skipped. ``size`` and
+    ``digest`` (SHA-256, hex) describe the bytes seen when it was reported (for an oversized
+    message, its first ``max_message`` bytes and more)."""
 
     reason: str
     excerpt: bytes
+    size: int = 0
+    digest: str = ""
+
+
+def _anomaly(reason: str, part: bytes) -> Anomaly:
+    return Anomaly(reason, part[:200], len(part), hashlib.sha256(part).hexdigest())
+
+
+_NOT_A_MESSAGE = "message does not start with Event: or Response:"
+# The journal keeps what was skipped as this event (see ``journal_bytes``); translated back
+# into the same anomaly, so a replay of the journal counts what the live daemon counted.
+ANOMALY_MARKER = "CallcenterAnomaly"
+
+
+def journal_bytes(frames: Iterable[Frame]) -> bytes:
+    """Frames as the journal keeps them: each kept message whole (``\r\n`` line ends), the
+    banner line, and every anomaly as a small marker (reason, size, digest, first bytes) instead
+    of the junk itself. Events the decoder's filter skipped are not frames, so not kept: a
+    replay decodes exactly what the live daemon used."""
+    out = bytearray()
+    for frame in frames:
+        if isinstance(frame, Message):
+            raw = frame.raw
+            if b"\r\n" not in raw and b"\n" in raw:
+                raw = raw.replace(b"\n", b"\r\n")  # a bare-LF peer, normalised
+            out += raw + b"\r\n\r\n"
+        elif isinstance(frame, Banner):
+            out += frame.text.encode("utf-8", "replace") + b"\r\n"
+        elif frame.size == len(frame.excerpt) and frame.reason == _NOT_A_MESSAGE:
+            out += frame.excerpt + b"\r\n\r\n"  # short junk: itself is smaller than a marker
+        else:
+            head = repr(frame.excerpt[:80])[2:-1]  # one printable line
+            out += (
+                f"Event: {ANOMALY_MARKER}\r\nReason: {_one_line(frame.reason)}\r\nBytes: {frame.size}\r\n"
+                f"SHA256: {frame.digest}\r\nHead: {head}\r\n\r\n"
+            ).encode("utf-8", "replace")
+    return bytes(out)
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
 
 
 Frame = Message | Banner | Anomaly
@@ -209,7 +253,7 @@ class Decoder:
                 if not nl:
                     if len(data) > MAX_BANNER_BYTES:
                         self.anomalies += 1
-                        out.append(Anomaly(f"banner line longer than {MAX_BANNER_BYTES} bytes", data[:200]))
+                        out.append(_anomaly(f"banner line longer than {MAX_BANNER_BYTES} bytes", data))
                         self._buf, self._discarding = data[-3:], True
                     else:
                         self._buf = data
@@ -316,7 +360,7 @@ class Decoder:
         key = key.strip().lower()
         if not sep or key not in (b"event", b"response"):
             self.anomalies += 1
-            out.append(Anomaly("message does not start with Event: or Response:", part[:200]))
+            out.append(_anomaly(_NOT_A_MESSAGE, part))
             return
         name = decode_text(value).strip()
         if key == b"event":
@@ -339,16 +383,16 @@ class Decoder:
             self._pending_follows = []
             self.anomalies += 1
             out.append(
-                Anomaly(
+                _anomaly(
                     f"command output longer than {self.max_message} bytes or {MAX_FOLLOWS_PARTS} parts "
                     f"without --END COMMAND-- ({self._pending_bytes} bytes, {len(pending)} parts)",
-                    pending[0][:200],
+                    pending[0],
                 )
             )
 
     def _oversize(self, part: bytes, out: list[Frame]) -> None:
         self.anomalies += 1
-        out.append(Anomaly(f"message longer than {self.max_message} bytes", part[:200]))
+        out.append(_anomaly(f"message longer than {self.max_message} bytes", part))
 
 
 def encode_action(action: str, fields: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> bytes:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from callcenter.ami.codec import Anomaly, Banner, Frame, Message
+from callcenter.ami.codec import ANOMALY_MARKER, Anomaly, Banner, Frame, Message
 from callcenter.queues import events as ev
 
 
@@ -339,6 +339,9 @@ _WANTED: dict[bytes, Callable[[bytes], object] | None] = {
 }
 
 
+_WANTED[ANOMALY_MARKER.encode()] = None  # what the journal kept of skipped junk
+
+
 def wanted(name: bytes, raw: bytes) -> bool:
     """The decoder's event filter: only events the table translates, prefiltered by bytes."""
     try:
@@ -399,6 +402,9 @@ class Translator:
             return None
         fn = TABLE.get(msg.name)
         if fn is None:
+            if msg.name == ANOMALY_MARKER:  # replaying a journal: the anomaly the daemon counted
+                self.rejected += 1
+                return Rejected(msg.get("Reason") or "anomaly")
             return None
         pattern = _PREFILTER.get(msg.name)
         if pattern is not None and pattern.search(msg.raw) is None:
