@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -49,7 +50,7 @@ def _replay(args: argparse.Namespace) -> int:
         report = replay(args.trace, TrackerConfig.from_settings(tracking), servicelevels, args.server)
     except (TraceError, JournalError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
-        return 2
+        return 1
     if args.json:
         json.dump(report, sys.stdout, indent=1 if args.pretty else None)
         sys.stdout.write("\n")
@@ -157,14 +158,19 @@ def _journal_copy(args: argparse.Namespace) -> int:
 
     try:
         source_settings, target_settings = journal_settings(args.source), journal_settings(args.target)
-        if _same_journal(source_settings, target_settings):
-            raise JournalError(f"{args.source}: source and target are the same journal")
-        source = open_journal(source_settings, create=False)
     except JournalError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 2
+    if _same_journal(source_settings, target_settings):
+        print(f"callcenter: {args.source}: source and target are the same journal", file=sys.stderr)
+        return 2
     try:
-        target = open_journal(target_settings)
+        source = open_journal(source_settings, create=False)
+    except JournalError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
+    try:
+        target = open_journal(target_settings, writer=True)
         try:
             held = target.servers()
             if held and not args.append:
@@ -206,7 +212,12 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="callcenter", description="Call-center platform for Asterisk.")
+    parser = argparse.ArgumentParser(
+        prog="callcenter",
+        description="Call-center platform for Asterisk.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"callcenter {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
@@ -256,7 +267,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_STATUSES = """exit status (every command):
+  0  done
+  1  bad input or a failed check (a file that is not a trace or a journal, a journal in use,
+     a config with problems for check-config, a daemon that stopped on an error)
+  2  usage or configuration (bad arguments, a config file run cannot use)"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `callcenter replay ... | head`: the reader has gone; end quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return code

@@ -248,7 +248,7 @@ class Daemon:
         web = settings.web
         self.web = WebServer(web, build_app(self, api_token=web.api_token)) if web.enabled else None
         try:
-            self.journal = open_journal(settings.journal) if settings.journal.enabled else None
+            self.journal = open_journal(settings.journal, writer=True) if settings.journal.enabled else None
         except BaseException:
             if self.web is not None:
                 self.web.close()

@@ -18,8 +18,12 @@ thread so the event loop never waits on the disk.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
+import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,19 +90,22 @@ class JournalStore(Protocol):
     def close(self) -> None: ...
 
 
-def open_journal(settings: JournalSettings, *, create: bool = True) -> JournalStore:
-    """The journal `settings` point at. `create=False` (reading one) refuses to make a new one."""
+def open_journal(settings: JournalSettings, *, create: bool = True, writer: bool = False) -> JournalStore:
+    """The journal `settings` point at. `create=False` (reading one) opens it read-only and
+    refuses to make or change anything. `writer=True` (a daemon, a copy's target) holds the
+    journal's one writer lock for as long as it is open: a second writer gets a JournalError
+    naming the holder."""
     if settings.url is None:
         if not create and not Path(settings.path).exists():
             raise JournalError(f"{settings.path}: no such file")
-        return SqliteJournal(settings.path)
+        return SqliteJournal(settings.path, create=create, writer=writer)
     try:
         from callcenter.journal_pg import PgJournal
     except ImportError as exc:
         if exc.name is not None and exc.name.split(".")[0] == "psycopg":
             raise JournalError(PSYCOPG_MISSING) from None
         raise
-    return PgJournal(settings.url, create=create)
+    return PgJournal(settings.url, create=create, writer=writer)
 
 
 def journal_settings(target: str) -> JournalSettings:
@@ -112,16 +119,24 @@ def journal_settings(target: str) -> JournalSettings:
 
 
 def copy_journal(source: JournalStore, target: JournalStore, batch: int = 5000) -> dict[str, int]:
-    """Append every row of `source` to `target` in arrival order, `batch` rows per transaction.
+    """Append every row of `source` to `target` in arrival order, `batch` rows per transaction,
+    except rows `target` already holds: per server, those up to the last one it has (a copy
+    repeated, or resumed after a failure, doubles nothing).
 
     Returns the number of rows copied per server. A failure part-way leaves the batches already
     committed in `target`: the JournalError says how many.
     """
+    held = _last_rows(target)
     counts: dict[str, int] = {}
     pending: list[JournalRow] = []
     copied = 0
     try:
         for row in source.rows():
+            last = held.get(row.server)
+            if last is not None and (
+                row.received_at < last[0] or (row.received_at == last[0] and (row.kind, row.data) in last[1])
+            ):
+                continue  # already in the target
             pending.append(row)
             if len(pending) >= batch:
                 target.append(pending)
@@ -135,20 +150,63 @@ def copy_journal(source: JournalStore, target: JournalStore, batch: int = 5000) 
     return dict(sorted(counts.items()))
 
 
-class SqliteJournal:
-    """The journal in an SQLite file (WAL): one writer connection, readers of their own."""
+def _last_rows(journal: JournalStore) -> dict[str, tuple[float, set[tuple[int, bytes]]]]:
+    """Per server: the time of its last row, and the rows at that very time."""
+    last: dict[str, tuple[float, set[tuple[int, bytes]]]] = {}
+    for row in journal.rows():
+        seen = last.get(row.server)
+        if seen is None or row.received_at > seen[0]:
+            last[row.server] = (row.received_at, {(row.kind, row.data)})
+        elif row.received_at == seen[0]:
+            seen[1].add((row.kind, row.data))
+    return last
 
-    def __init__(self, path: str | Path) -> None:
+
+class SqliteJournal:
+    """The journal in an SQLite file (WAL): one writer connection, readers of their own.
+
+    A writer holds an OS lock (``flock``) on ``<file>.lock`` for its life, which names it (pid,
+    command, since when): SQLite itself would let two daemons interleave their rows. Read-only
+    (``create=False``) it opens the file with ``mode=ro`` and never creates a table in it."""
+
+    def __init__(self, path: str | Path, *, create: bool = True, writer: bool = False) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._holder: int | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            if writer:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._holder = _hold_writer_lock(self.path)
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(_SCHEMA)
+            else:
+                if self.path.is_file() and self.path.stat().st_size == 0:
+                    raise JournalError(f"{self.path}: an empty file; expected a callcenter journal (SQLite)")
+                self._db = sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+                )
+                tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if "ami_journal" not in tables:
+                    self._db.close()
+                    raise JournalError(
+                        f"{self.path}: an SQLite database but not a callcenter journal (no ami_journal table)"
+                    )
         except (OSError, sqlite3.Error) as exc:
-            raise JournalError(f"{self.path}: cannot open the journal: {exc}") from exc
+            self._release()
+            text = "not an SQLite database" if isinstance(exc, sqlite3.DatabaseError) else str(exc)
+            raise JournalError(f"{self.path}: cannot open the journal: {text}") from exc
+        except JournalError:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        if self._holder is not None:
+            os.close(self._holder)  # closing the descriptor releases the flock
+            self._holder = None
 
     def append(self, rows: Sequence[JournalRow]) -> None:
         """Append rows in one transaction; returns once they are committed."""
@@ -196,3 +254,24 @@ class SqliteJournal:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._release()
+
+
+def _hold_writer_lock(path: Path) -> int:
+    """Take ``<path>.lock`` for this process (released when its descriptor closes, or at exit,
+    even on kill -9); raises JournalError naming the process that holds it."""
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 300, 0).decode("utf-8", "replace").strip() or "another process"
+        os.close(fd)
+        raise JournalError(
+            f"{path}: already in use by {holder}; stop it, or give this one another journal"
+        ) from None
+    os.ftruncate(fd, 0)
+    command = " ".join(["callcenter", *sys.argv[1:2]])  # argv[0] is __main__.py under python -m
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+    os.pwrite(fd, f"pid {os.getpid()} ({command}, since {started})".encode(), 0)
+    return fd

@@ -49,14 +49,22 @@ _COPY_TYPES = ["text", "float8", "int2", "bytea"]
 _COLUMNS = "SELECT server, received_at, kind, data FROM ami_journal"
 # Unless the URL says otherwise: give up on an unreachable server, and name ourselves in pg_stat_activity.
 _DEFAULTS = {"connect_timeout": "10", "application_name": "callcenter"}
+# pg_advisory_lock key of the journal's one writer (any 64-bit constant; "callcenter" in ASCII).
+WRITER_LOCK = 0x63616C6C63656E74
+_HOLDER = (
+    "SELECT a.pid, a.application_name, host(a.client_addr), a.backend_start FROM pg_locks l"
+    " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+    " AND l.objid = %s AND a.datname = current_database() LIMIT 1"
+)
 _READ_BATCH = 2000  # rows fetched per round trip by rows(): memory stays flat on any journal size
 
 
 class PgJournal:
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, writer: bool = False) -> None:
         self._target = redact(url)
         self._secrets = sorted({form for s in passwords_of(url) for form in (s, unquote(s))}, key=len)[::-1]
         self._lock = threading.Lock()
+        self._writer = writer
         try:
             given = conninfo_to_dict(url)
         except psycopg.Error as exc:
@@ -70,6 +78,8 @@ class PgJournal:
                 raise JournalError(f"{self._target}: no ami_journal table here (not a journal)")
             self._db.execute(_COLUMNS + " LIMIT 0")  # an ami_journal of other columns fails here, not later
             self._db.commit()
+            if writer:
+                self._take_writer_lock()
         except psycopg.Error as exc:
             self._db.close()
             raise JournalError(f"{self._target}: cannot open the journal: {self._clean(exc)}") from None
@@ -80,6 +90,27 @@ class PgJournal:
     @property
     def target(self) -> str:
         return self._target
+
+    def _take_writer_lock(self) -> None:
+        """The one-writer rule: a session-level advisory lock, held by the writing connection
+        (taken again when it reconnects). Another daemon on the same database is refused with
+        the holder's backend pid, application and client address."""
+        (taken,) = self._db.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone() or (False,)
+        self._db.commit()
+        if taken:
+            return
+        holder = self._db.execute(_HOLDER, (WRITER_LOCK & 0xFFFFFFFF,)).fetchone()
+        self._db.commit()
+        who = (
+            f"PostgreSQL backend pid {holder[0]} (application {holder[1] or '?'}, "
+            f"client {holder[2] or 'local socket'}, since {holder[3]:%Y-%m-%d %H:%M:%S})"
+            if holder is not None
+            else "another session"
+        )
+        self._db.close()
+        raise JournalError(
+            f"{self._target}: already in use by {who}; stop it, or give this one another journal"
+        )
 
     def _connect(self, doing: str) -> psycopg.Connection[TupleRow]:
         try:
@@ -107,6 +138,8 @@ class PgJournal:
                 log.warning("journal: %s: connection lost (%s), reconnecting", self._target, self._clean(exc))
                 self._db.close()
                 self._db = self._connect("cannot reconnect")
+                if self._writer:
+                    self._take_writer_lock()  # the lock went with the lost session
                 try:
                     self._write(rows)
                 except psycopg.Error as again:

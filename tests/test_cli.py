@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -78,7 +78,7 @@ def test_check_config_bad_yaml_points_at_the_line(tmp_path: Path) -> None:
 
 def test_replay_of_a_missing_file() -> None:
     result = cli("replay", "/nonexistent/trace.ami")
-    assert result.returncode == 2 and "no such file" in result.stderr
+    assert result.returncode == 1 and "no such file" in result.stderr  # bad input
 
 
 def test_version() -> None:
@@ -161,35 +161,57 @@ def test_journal_copy_refuses_a_non_empty_target_unless_told_to_append(
     assert "already holds a journal (servers pbx1, pbx2)" in again.stderr and "--append" in again.stderr
     appended = cli("journal-copy", sqlite_journal, target, "--append")
     assert appended.returncode == 0, appended.stderr
-    rows = {s: int(n) for s, n in re.findall(r"^(\w+): (\d+) rows$", appended.stdout, re.M)}
+    # The rows are already there: --append doubles none of them.
+    assert "copied 0 rows" in appended.stdout
+    source, journal = (
+        open_journal(JournalSettings(path=sqlite_journal)),
+        open_journal(JournalSettings(path=target)),
+    )
+    try:
+        assert list(journal.rows()) == list(source.rows())
+    finally:
+        journal.close()
+        source.close()
+
+
+def test_journal_copy_append_adds_only_the_rows_the_target_lacks(sqlite_journal: str, tmp_path: Path) -> None:
+    source = open_journal(JournalSettings(path=sqlite_journal))
+    rows = list(source.rows())
+    source.close()
+    target = str(tmp_path / "target.sqlite3")
+    half = open_journal(JournalSettings(path=target))
+    half.append(rows[: len(rows) // 2])  # a copy that stopped half-way
+    half.close()
+    resumed = cli("journal-copy", sqlite_journal, target, "--append")
+    assert resumed.returncode == 0, resumed.stderr
     journal = open_journal(JournalSettings(path=target))
     try:
-        assert {s: sum(1 for _ in journal.rows(s)) for s in journal.servers()} == {
-            s: 2 * n for s, n in rows.items()
-        }
+        assert list(journal.rows()) == rows  # the first half, then the rest, in arrival order
     finally:
         journal.close()
 
 
 @pytest.mark.parametrize(
-    ("source", "target", "message"),
+    ("source", "target", "message", "status"),
     [
-        ("{tmp}/missing.sqlite3", "{tmp}/t.sqlite3", "missing.sqlite3: no such file"),
-        ("{tmp}/s.sqlite3", "{tmp}/../{tmp.name}/s.sqlite3", "source and target are the same journal"),
-        ("{tmp}/s.sqlite3", "mysql://cc:hunter2@db/x", "expected a postgresql:// or postgres:// URL"),
-        ("postgresql://cc:hunter2@127.0.0.1:1/x", "{tmp}/t.sqlite3", "cc:***@127.0.0.1:1/x: cannot open"),
+        ("{tmp}/missing.sqlite3", "{tmp}/t.sqlite3", "missing.sqlite3: no such file", 1),
+        ("{tmp}/s.sqlite3", "{tmp}/../{tmp.name}/s.sqlite3", "source and target are the same journal", 2),
+        ("{tmp}/s.sqlite3", "mysql://cc:hunter2@db/x", "expected a postgresql:// or postgres:// URL", 2),
+        ("postgresql://cc:hunter2@127.0.0.1:1/x", "{tmp}/t.sqlite3", "cc:***@127.0.0.1:1/x: cannot open", 1),
     ],
 )
-def test_journal_copy_errors(tmp_path: Path, source: str, target: str, message: str) -> None:
+def test_journal_copy_errors(tmp_path: Path, source: str, target: str, message: str, status: int) -> None:
+    """Usage (the same journal twice, a URL of another database) is 2; an input that cannot be
+    read is 1."""
     open_journal(JournalSettings(path=str(tmp_path / "s.sqlite3"))).close()
     result = cli("journal-copy", source.format(tmp=tmp_path), target.format(tmp=tmp_path))
-    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert result.returncode == status and message in result.stderr, result.stderr
     assert "hunter2" not in result.stderr and not (tmp_path / "t.sqlite3").exists()
 
 
 def test_replay_of_an_unreachable_postgresql_journal() -> None:
     result = cli("replay", "postgresql://cc:hunter2@127.0.0.1:1/callcenter")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "postgresql://cc:***@127.0.0.1:1/callcenter: cannot open the journal" in result.stderr
     assert "hunter2" not in result.stderr
 
@@ -224,3 +246,73 @@ def test_without_psycopg_sqlite_works_and_postgresql_says_what_to_install(tmp_pa
     assert checked.returncode == 1 and wanted in checked.stderr
     started = run("run", "--config", str(config))
     assert started.returncode == 1 and wanted in started.stderr and "Traceback" not in started.stderr
+
+
+def test_a_second_daemon_on_the_same_journal_refuses_to_start(tmp_path: Path) -> None:
+    config = tmp_path / "callcenter.yaml"
+    config.write_text(
+        "ami:\n  servers:\n    - {name: pbx1, port: 9, username: u, secret: s}\n"
+        f"journal:\n  path: {tmp_path / 'journal.sqlite3'}\nweb:\n  port: 0\n"
+    )
+    first = subprocess.Popen(
+        [sys.executable, "-m", "callcenter", "run", "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert first.stderr is not None
+        deadline = time.monotonic() + 30
+        while "journal:" not in first.stderr.readline():  # it has opened the journal
+            assert time.monotonic() < deadline and first.poll() is None
+        second = cli("run", "--config", str(config))
+        assert second.returncode == 1
+        lines = [line for line in second.stderr.splitlines() if "ERROR" in line]
+        assert len(lines) == 1 and f"already in use by pid {first.pid} (callcenter run, since " in lines[0]
+    finally:
+        first.terminate()
+        first.communicate(timeout=20)
+    assert first.returncode == 0
+
+
+FOREIGN = {
+    "empty.ami": (b"", "an empty file; expected an AMI recording"),
+    "random.ami": (bytes(range(7, 200)), "not an AMI recording: it starts with b'\\x07"),
+    "other.jsonl": (b'{"a": 1}\n', "other.jsonl:1: expected an object with 'dir' and 'msg'"),
+    "list.jsonl": (b"[1, 2]\n", "list.jsonl:1: expected an object with 'dir' and 'msg'"),
+    "nothing.jsonl": (b'{"dir": "out", "msg": [["Action", "Login"]]}\n', "no received AMI message in it"),
+    "bad.ami.gz": (b"\x1f\x8b not really gzip", "a truncated or corrupt .gz file"),
+    "empty.sqlite3": (b"", "an empty file; expected a callcenter journal"),
+    "noise.sqlite3": (b"SQLite format 3\x00" + bytes(200), "cannot open the journal: not an SQLite database"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOREIGN))
+def test_a_file_that_is_not_a_trace_gets_one_line_and_status_1(name: str, tmp_path: Path) -> None:
+    content, message = FOREIGN[name]
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = cli("replay", str(path))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert path.read_bytes() == content and [p.name for p in tmp_path.iterdir()] == [name]  # unchanged
+
+
+def test_a_truncated_gz_trace_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "cut.ami.gz"
+    path.write_bytes((TRACES / "g_queue_full.ami.gz").read_bytes()[:3000])
+    result = cli("replay", str(path), "--json")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith(f"callcenter: {path}: a truncated or corrupt .gz file (")
+
+
+def test_a_closed_pipe_ends_the_replay_quietly() -> None:
+    shell = f"{sys.executable} -m callcenter replay {TRACES / 'n_mixed_load.ami.gz'} --json | head -c 10"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout == '{"queues":' and result.stderr == "" and result.returncode == 0
+
+
+def test_every_command_documents_the_exit_statuses() -> None:
+    text = cli("--help").stdout
+    assert "exit status (every command):" in text and "  2  usage or configuration" in text

@@ -8,6 +8,7 @@ in arrival order across servers, committed when ``append`` returns. PostgreSQL's
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -191,3 +192,43 @@ def test_a_command_line_target_is_a_file_or_a_postgresql_url() -> None:
     assert str(caught.value) == (
         "mysql://cc:***@db/x: expected a postgresql:// or postgres:// URL, got 'mysql://cc:***@db/x'"
     )
+
+
+def test_one_writer_per_journal_and_the_second_is_told_who_holds_it(settings: JournalSettings) -> None:
+    first = open_journal(settings, writer=True)
+    try:
+        with pytest.raises(JournalError) as refused:
+            open_journal(settings, writer=True)
+        message = str(refused.value)
+        assert "already in use by " in message and "stop it, or give this one another journal" in message
+        if settings.url is None:
+            assert f"pid {os.getpid()} (" in message  # the lock file names the holder
+        else:
+            assert "PostgreSQL backend pid " in message and "application callcenter" in message
+        reader = open_journal(settings, create=False)  # readers are never refused
+        reader.close()
+    finally:
+        first.close()
+    second = open_journal(settings, writer=True)  # released with the first
+    second.close()
+
+
+def test_reading_a_foreign_sqlite_file_changes_nothing_in_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    foreign = tmp_path / "other.sqlite3"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE customers (name TEXT)")
+    before = foreign.read_bytes()
+    with pytest.raises(JournalError, match="an SQLite database but not a callcenter journal"):
+        open_journal(JournalSettings(path=str(foreign)), create=False)
+    empty = tmp_path / "empty.sqlite3"
+    empty.write_bytes(b"")
+    with pytest.raises(JournalError, match="an empty file; expected a callcenter journal"):
+        open_journal(JournalSettings(path=str(empty)), create=False)
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"\x89PNG not a database at all" * 100)
+    with pytest.raises(JournalError, match="not an SQLite database"):
+        open_journal(JournalSettings(path=str(garbage)), create=False)
+    assert foreign.read_bytes() == before and empty.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.sqlite3", "garbage.sqlite3", "other.sqlite3"]

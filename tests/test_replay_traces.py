@@ -229,7 +229,7 @@ def test_cli_replay_bad_file(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "callcenter", "replay", str(bad)], capture_output=True, text=True
     )
-    assert result.returncode == 2 and "expected a .ami or .jsonl file" in result.stderr
+    assert result.returncode == 1 and "expected a .ami or .jsonl file" in result.stderr
 
 
 @pytest.mark.parametrize("name", ["c_abandon_after_5s", "g_queue_full", "k_escalation", "n_mixed_load"])
