@@ -131,7 +131,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     from callcenter.demo import main_demo
 
-    return main_demo(args.duration, Path(args.data), args.seed)
+    return main_demo(args.duration, Path(args.data), args.seed, keep=args.keep)
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -233,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl-C)")
     p.add_argument("--data", default="data", help="folder for the journal and queue_log (default ./data)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--keep", action="store_true", help="go on from the last demo's journal (default: start clean)"
+    )
     p.set_defaults(func=_demo)
     p = sub.add_parser("simulate", help="an Asterisk-compatible AMI simulator of a call center")
     p.add_argument("--host", default="127.0.0.1")

@@ -66,6 +66,8 @@ class AmiServer:
     # A restarted Asterisk must be seen within ~2 s of answering: retrying a refused localhost
     # connection every 2 s costs nothing, a 30 s back-off left the daemon blind for 7 s of calls.
     reconnect_max_s: float = 2.0
+    # After Asterisk refused the login (wrong secret, manager.conf): try again this often.
+    login_retry_s: float = 30.0
     # How often to check the tracked calls against Asterisk's own status (QueueStatus +
     # CoreShowChannels) on a link that stays up: calls whose end never came are closed.
     status_check_s: float = 300.0
@@ -242,6 +244,7 @@ def _ami_server(raw: object, path: str, first_seen: dict[str, str], problems: li
         ping_timeout_s=section.get("ping_timeout_s", d.ping_timeout_s, positive),
         reconnect_min_s=section.get("reconnect_min_s", d.reconnect_min_s, positive),
         reconnect_max_s=section.get("reconnect_max_s", d.reconnect_max_s, positive),
+        login_retry_s=section.get("login_retry_s", d.login_retry_s, positive),
         status_check_s=section.get("status_check_s", d.status_check_s, rules.number(at_least=10)),
     )
     _check_order(section, server, "ping_timeout_s", "<", "ping_interval_s")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame, journal_bytes
-from callcenter.ami.link import AmiError, AuthenticationFailed, LinkState, ListenerStopped, ServerAddress
+from callcenter.ami.link import AmiError, LinkState, ListenerStopped, ServerAddress
 from callcenter.ami.translate import wanted
 from callcenter.config import AmiServer, Settings
 from callcenter.ingest import Ingest
@@ -54,6 +54,7 @@ def server_address(server: AmiServer) -> ServerAddress:
         ping_timeout_s=server.ping_timeout_s,
         reconnect_min_s=server.reconnect_min_s,
         reconnect_max_s=server.reconnect_max_s,
+        login_retry_s=server.login_retry_s,
     )
 
 
@@ -330,14 +331,7 @@ class Daemon:
         return f"{self.web.url}/api/queues{token}, health {self.web.url}/healthz"
 
     async def _client(self, link: PbxLink) -> None:
-        try:
-            await link.client.run()
-        except AuthenticationFailed as exc:
-            log.error(
-                "%s: %s — check ami.servers[].username/secret and manager.conf; this server is not retried",
-                link.server.name,
-                exc,
-            )
+        await link.client.run()
 
     async def _figures(self) -> None:
         while True:

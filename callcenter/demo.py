@@ -20,6 +20,7 @@ from pathlib import Path
 
 from callcenter.config import Settings, parse_settings
 from callcenter.daemon import Daemon, PbxLink
+from callcenter.journal import JournalError, remove_sqlite_journal
 from callcenter.queues.views import queue_views
 from callcenter.simulator.model import CallCenterSpec
 from callcenter.simulator.pbx import Pbx
@@ -133,13 +134,20 @@ def figures(link: PbxLink) -> list[str]:
     return lines or ["  (no queue seen yet)"]
 
 
-async def demo(duration_s: float | None, data: Path, seed: int, interval_s: float = 3.0) -> None:
+async def demo(
+    duration_s: float | None, data: Path, seed: int, interval_s: float = 3.0, keep: bool = False
+) -> None:
     data.mkdir(parents=True, exist_ok=True)
+    journal, queue_log = data / "demo-journal.sqlite3", data / "demo-queue_log"
+    fresh = not keep
+    if fresh:  # each demo starts clean: figures of this run only (--keep goes on from the last)
+        remove_sqlite_journal(journal)
+        queue_log.unlink(missing_ok=True)
     secret = secrets.token_hex(8)
     options = ServerOptions(port=0, username="demo", secret=secret)
     # Five minutes of calls already under way: the daemon starts from Asterisk's snapshot.
-    run = SimulatorRun(CallCenterSpec(), _demo_traffic(), options, seed, queue_log=data / "demo-queue_log",
-                       warmup_s=300.0)  # fmt: skip
+    run = SimulatorRun(CallCenterSpec(), _demo_traffic(), options, seed, queue_log=queue_log,
+                       warmup_s=WARMUP_S)  # fmt: skip
     _, traffic, server = build(run)
     stop = asyncio.Event()
     _stop_on_signals(stop)
@@ -147,8 +155,14 @@ async def demo(duration_s: float | None, data: Path, seed: int, interval_s: floa
         daemon, note = demo_daemon(server.port, secret, data)
         print("callcenter demo — a simulated call center and the daemon tracking it", flush=True)
         print(f"  AMI simulator   127.0.0.1:{server.port} (username demo)", flush=True)
-        print(f"  journal         {data / 'demo-journal.sqlite3'}", flush=True)
-        print(f"  queue_log       {data / 'demo-queue_log'} (what Asterisk itself would write)", flush=True)
+        print(f"  journal         {journal} ({'new' if fresh else 'kept: this run adds to it'})", flush=True)
+        print(f"  queue_log       {queue_log} (what Asterisk itself would write)", flush=True)
+        print(
+            f"  The call center opened {WARMUP_S / 60:.0f} minutes before the daemon connected: those calls\n"
+            "  are in queue_log only. The daemon adopts the calls still in progress from Asterisk's status\n"
+            "  (flagged: their start unseen) and counts from there; the figures below are what it saw.",
+            flush=True,
+        )
         print(f"  web             {daemon.web_line()}{note}", flush=True)
         print("Ctrl-C stops.\n", flush=True)
         running = asyncio.create_task(daemon.run(), name="daemon")
@@ -170,15 +184,22 @@ async def demo(duration_s: float | None, data: Path, seed: int, interval_s: floa
     print("demo stopped", flush=True)
 
 
+WARMUP_S = 300.0  # the simulated day has been going this long when the daemon connects
+
+
 def _demo_traffic() -> TrafficSpec:
     from callcenter.simulator.traffic import default_agents
 
     return replace(DEMO_TRAFFIC, agents=default_agents())
 
 
-def main_demo(duration_s: float | None, data: Path, seed: int) -> int:
+def main_demo(duration_s: float | None, data: Path, seed: int, keep: bool = False) -> int:
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
-    asyncio.run(demo(duration_s, data, seed))
+    try:
+        asyncio.run(demo(duration_s, data, seed, keep=keep))
+    except JournalError as exc:  # another demo uses this folder
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
     return 0

@@ -257,6 +257,20 @@ class SqliteJournal:
             self._release()
 
 
+def remove_sqlite_journal(path: Path) -> bool:
+    """Delete an SQLite journal (and its WAL files) that no daemon holds; whether there was one.
+    Raises JournalError naming the holder when one does."""
+    fd = _hold_writer_lock(path) if path.parent.is_dir() else None
+    try:
+        existed = path.exists()
+        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        return existed
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
 def _hold_writer_lock(path: Path) -> int:
     """Take ``<path>.lock`` for this process (released when its descriptor closes, or at exit,
     even on kill -9); raises JournalError naming the process that holds it."""

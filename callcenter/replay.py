@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from callcenter.ami.trace import TraceError, read_chunks
 from callcenter.ingest import Ingest
 from callcenter.journal import LINK, JournalRow, journal_settings, open_journal
-from callcenter.metrics.figures import agent_figures, call_row, queue_figures
+from callcenter.metrics.figures import (
+    DEFAULT_SERVICELEVEL_S,
+    QueueFigures,
+    agent_figures,
+    call_row,
+    queue_figures,
+)
 from callcenter.pgurl import looks_like_url
 from callcenter.queues import changes as ch
 from callcenter.queues.model import StintRecord
@@ -70,7 +76,9 @@ def replay(
     else:
         for chunk in read_chunks(path):
             collect(ingest.feed(chunk))
-    collect(ingest.finish())
+    # Stints still open where the input ends are in progress, as they are for the live daemon
+    # when it stops: listed, but not in the figures (a daemon resumes them from its journal).
+    open_at_end = [c.record for c in ingest.finish() if isinstance(c, ch.StintEnded)]
     tracker = ingest.tracker
     configured = servicelevels or {}
 
@@ -79,18 +87,39 @@ def replay(
         seen = info.servicelevel_s if info is not None else None
         return seen or configured.get(queue)
 
-    records.sort(key=lambda r: (r.joined_at if r.joined_at is not None else r.ended_at, r.call_id))
     figures = queue_figures(records, servicelevel_for)
+    in_progress: dict[str, int] = {}
+    for r in open_at_end:
+        in_progress[r.queue] = in_progress.get(r.queue, 0) + 1
+    every = sorted(
+        [(r, False) for r in records] + [(r, True) for r in open_at_end],
+        key=lambda item: (
+            item[0].joined_at if item[0].joined_at is not None else item[0].ended_at,
+            item[0].call_id,
+        ),
+    )
     journeys: dict[str, list[str]] = {}
-    for r in records:
-        journeys.setdefault(r.linked_id, []).append(f"{r.queue}:{r.outcome.value}")
+    for r, still in every:
+        journeys.setdefault(r.linked_id, []).append(
+            f"{r.queue}:{'in_progress' if still else r.outcome.value}"
+        )
+    queues = {name: f.as_dict() for name, f in figures.items()}
+    for name in in_progress:
+        queues.setdefault(name, _empty(name, servicelevel_for))
+    for name, q in queues.items():
+        q["in_progress"] = in_progress.get(name, 0)
     return {
-        "queues": {name: f.as_dict() for name, f in sorted(figures.items())},
+        "queues": dict(sorted(queues.items())),
         "agents": dict(sorted(agent_figures(tracker.agents.values()).items())),
-        "calls": [call_row(r) for r in records],
+        "calls": [{**call_row(r), "in_progress": still} for r, still in every],
         "journeys": journeys,
         "anomalies": ingest.anomaly_count,
     }
+
+
+def _empty(queue: str, servicelevel_for: Callable[[str], int | None]) -> dict[str, Any]:
+    """The figures of a queue with calls in progress and none finished yet."""
+    return QueueFigures(servicelevel_s=servicelevel_for(queue) or DEFAULT_SERVICELEVEL_S).as_dict()
 
 
 def format_table(report: dict[str, Any]) -> str:
@@ -114,7 +143,9 @@ def format_table(report: dict[str, Any]) -> str:
     for name, a in report["agents"].items():
         lines.append(f"{name:<14}{a['answered']:>9}{a['talk_s']:>9.0f}{a['ring_no_answer']:>10}")
     lines.append("")
+    still = sum(c["in_progress"] for c in report["calls"])
     lines.append(
-        f"{len(report['calls'])} stints, {len(report['journeys'])} journeys, {report['anomalies']} anomalies"
+        f"{len(report['calls'])} stints ({still} still in progress, not in the figures), "
+        f"{len(report['journeys'])} journeys, {report['anomalies']} anomalies"
     )
     return "\n".join(lines)

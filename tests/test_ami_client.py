@@ -154,18 +154,29 @@ async def test_md5_login_never_sends_the_secret(ami: FakeAmi) -> None:
 
 
 @pytest.mark.parametrize("auth", ["plain", "md5"])
-async def test_bad_secret_raises_after_exactly_one_attempt(
+async def test_a_refused_login_is_retried_slowly_and_said_once(
     ami: FakeAmi, auth: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The operator may fix the secret (or manager.conf) while the daemon runs: it tries again
+    every login_retry_s, says so once, and comes up when the login is accepted."""
+    caplog.set_level(logging.DEBUG, logger="callcenter")
     rec = Recorder()
-    client = AmiClient(address(ami, auth=auth, secret="wrong"), rec)
-    with pytest.raises(AuthenticationFailed, match="Authentication failed"):
-        await asyncio.wait_for(client.run(), 3)
-    assert len(ami.logins) == 1 and ami.connections == 1
-    assert client.state is LinkState.STOPPED
-    assert rec.calls == []
-    assert "not retrying" in caplog.text
-    with pytest.raises(AuthenticationFailed):
+    client = AmiClient(address(ami, auth=auth, secret="wrong", login_retry_s=0.1), rec)
+    async with running(client, up=False):
+        await eventually(lambda: len(ami.logins) >= 3)
+        with pytest.raises(AuthenticationFailed, match="Authentication failed"):
+            await client.wait_up(timeout=1)
+        assert client.retrying is not None and client.retrying.last_error.startswith("login refused: ")
+        assert rec.calls == []
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert (
+            len(warnings) == 1
+            and "login refused" in warnings[0]
+            and "trying again every 0.1 s" in warnings[0]
+        )
+        ami.secret = "wrong"  # the operator fixes it on the Asterisk side
+        await eventually(lambda: client.state is LinkState.UP)
+        assert client.retrying is None
         await client.wait_up(timeout=1)
 
 
@@ -299,7 +310,7 @@ def test_reconnect_delay_doubles_and_is_capped() -> None:
 
 
 async def test_backoff_is_capped_and_reset_by_a_login(ami: FakeAmi, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="callcenter.ami.client")
+    caplog.set_level(logging.DEBUG, logger="callcenter.ami.client")  # each try is a debug line
 
     def delays() -> list[float]:
         return [float(x) for x in re.findall(r"reconnecting in ([\d.]+) s", caplog.text)]

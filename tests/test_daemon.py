@@ -153,19 +153,26 @@ async def test_sigkill_restart_loses_nothing_and_counts_nothing_twice(tmp_path: 
     assert sum(o == "answered" for o in final.values()) >= 60
 
 
-async def test_wrong_secret_stops_that_server_with_a_clear_error(tmp_path: Path) -> None:
+async def test_a_wrong_secret_is_said_once_and_retried_until_fixed(tmp_path: Path) -> None:
     from tests.fakeami import FakeAmi
 
     async with FakeAmi(secret="right") as ami:
         config = _config(tmp_path, ami.port)
+        config.write_text(
+            config.read_text().replace("      auth: plain\n", "      auth: plain\n      login_retry_s: 0.3\n")
+        )
         daemon = await _start(config)
         assert daemon.stderr is not None
-        line = ""
-        while "not retried" not in line:
-            line = (await asyncio.wait_for(daemon.stderr.readline(), 20)).decode()
-            assert line
-        assert "pbx1" in line and "secret" in line
+        lines: list[str] = []
+        while "logged in" not in "".join(lines[-1:]):
+            lines.append((await asyncio.wait_for(daemon.stderr.readline(), 20)).decode())
+            assert lines[-1]
+            if len(ami.logins) >= 3 and ami.secret != "labsecret":
+                ami.secret = "labsecret"  # the operator fixes manager.conf
+        refused = [line for line in lines if "login refused" in line]
+        assert len(refused) == 1 and "pbx1" in refused[0] and "username/secret" in refused[0]
+        assert "WARNING" in refused[0] and "trying again every 0.3 s" in refused[0]
         daemon.send_signal(signal.SIGTERM)
         await asyncio.wait_for(daemon.communicate(), 20)
         assert daemon.returncode == 0
-        assert len(ami.logins) == 1
+        assert len(ami.logins) >= 4

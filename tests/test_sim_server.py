@@ -269,10 +269,13 @@ async def test_wrong_secret_fails_after_a_second_and_the_server_closes() -> None
         collector = Collector()
         ami = AmiClient(address(server, secret="wrong"), collector)
         started = time.monotonic()
+        running = asyncio.create_task(ami.run())
         with pytest.raises(AuthenticationFailed, match="Authentication failed"):
-            await ami.run()
+            await ami.wait_up(5)  # raises once the first attempt was refused
         assert time.monotonic() - started >= 0.9  # manager.c: sleep(1) before answering
         await until(lambda: not server.sessions)
+        await ami.stop()
+        await running
 
 
 async def test_wrong_username_bytes_then_eof() -> None:

@@ -12,7 +12,8 @@ from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame
 from callcenter.ami.link import ServerAddress
 from callcenter.demo import SimulatorRun, build
-from callcenter.replay import replay
+from callcenter.journal import LINK
+from callcenter.replay import journal_rows, replay
 from callcenter.simulator.model import CallCenterSpec
 from callcenter.simulator.server import ServerOptions
 from callcenter.simulator.traffic import TrafficSpec, default_agents
@@ -85,3 +86,25 @@ def test_demo_runs_and_stops_by_itself(tmp_path: Path) -> None:
     assert "support " in out and "available" in out
     assert (tmp_path / "demo-journal.sqlite3").exists()
     assert (tmp_path / "demo-queue_log").read_text().startswith(tuple("0123456789"))
+    assert "(new)" in out and "opened 5 minutes before the daemon connected" in out
+
+
+def test_each_demo_starts_clean_unless_kept(tmp_path: Path) -> None:
+    """A second demo in the same folder starts a fresh journal (its figures are its own run's),
+    and its replay equals what it showed; --keep goes on from the last one."""
+
+    def demo(*extra: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "callcenter", "demo", "--duration", "3", "--data", str(tmp_path), *extra],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def links_in_journal() -> int:
+        return sum(row.kind == LINK for row in journal_rows(tmp_path / "demo-journal.sqlite3", None))
+
+    demo()
+    assert links_in_journal() == 1
+    assert "(new)" in demo() and links_in_journal() == 1
+    assert "(kept: this run adds to it)" in demo("--keep") and links_in_journal() == 2

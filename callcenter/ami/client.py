@@ -16,7 +16,9 @@ they rule out):
 2. Every chunk goes to ``Listener.received`` once, in order, and is awaited before the next read
    (the backpressure point). Responses are matched to actions only after that call returns, so
    whoever awaits an action sees a listener that has already applied its response.
-3. A rejected login raises AuthenticationFailed out of run(): no retry loop.
+3. A rejected login is retried every ``login_retry_s`` (the operator may fix the secret or
+   manager.conf meanwhile); ``wait_up`` raises AuthenticationFailed while the last attempt was
+   refused. Each failure is logged when its reason changes, not on every try.
 4. An action is written at most once. When the link drops every pending action fails with
    ConnectionLost at once, and nothing is replayed after the reconnect (an Originate or a
    QueuePause must never happen twice). send_action() while the link is not UP raises
@@ -133,8 +135,8 @@ class AmiClient:
     async def run(self) -> None:
         """Connect, log in, serve and reconnect until stop(). Returns after stop().
 
-        Raises AuthenticationFailed if Asterisk rejects the login (never retried), and whatever a
-        listener callback raised. Cancelling the task is an abrupt stop: no Logoff, no link_down.
+        Raises whatever a listener callback raised (a refused login is retried, see rule 3).
+        Cancelling the task is an abrupt stop: no Logoff, no link_down.
         """
         if self._run_task is not None:
             raise RuntimeError(f"AMI {self.server}: run() is already running")
@@ -150,6 +152,7 @@ class AmiClient:
                     failures += 1
                     continue
                 failures = 1  # a link that was up and dropped waits reconnect_min_s
+                self._fatal = None
                 await self._session(*opened)
         except _ListenerFailed as failed:
             raise failed.error from None
@@ -222,7 +225,9 @@ class AmiClient:
         """Wait before the next attempt; True if stop() was called meanwhile."""
         addr = self._address
         delay = reconnect_delay(failures, addr.reconnect_min_s, addr.reconnect_max_s, self._random.random())
-        log.info("AMI %s: reconnecting in %.3f s (attempt %d)", self.server, delay, failures + 1)
+        if self._fatal is not None:
+            delay = addr.login_retry_s
+        log.debug("AMI %s: reconnecting in %.3f s (attempt %d)", self.server, delay, failures + 1)
         self.retrying = Retrying(failures + 1, self._clock() + delay, self._last_error)
         try:
             async with asyncio.timeout(delay):
@@ -247,20 +252,28 @@ class AmiClient:
                 raise  # run() itself is cancelled
             return None  # stop() cancelled the attempt
         except AuthenticationFailed as exc:
-            log.error(
-                "AMI %s: %s; not retrying: check ami username/secret and manager.conf", self.server, exc
-            )
             self._fatal = exc
-            self._stopping = True
-            raise
+            self._failed(
+                f"login refused: {exc}",
+                f"check ami.servers[].username/secret and manager.conf; "
+                f"trying again every {addr.login_retry_s:g} s",
+            )
+            return None
         except (OSError, EOFError, ConnectionLost) as exc:  # TimeoutError is an OSError
             reason = str(exc) or type(exc).__name__
-            log.warning("AMI %s: cannot connect to %s:%d: %s", self.server, addr.host, addr.port, reason)
-            self._last_error = f"cannot connect to {addr.host}:{addr.port}: {reason}"
-            self._set_state(LinkState.DISCONNECTED)
+            self._failed(f"cannot connect to {addr.host}:{addr.port}: {reason}", "retrying")
             return None
         finally:
             self._open_task = None
+
+    def _failed(self, error: str, then: str) -> None:
+        """An attempt failed: one warning when the reason changes, not one per try."""
+        if error != self._last_error:
+            log.warning("AMI %s: %s; %s", self.server, error, then)
+        else:
+            log.debug("AMI %s: %s (again)", self.server, error)
+        self._last_error = error
+        self._set_state(LinkState.DISCONNECTED)
 
     # -- serving a logged-in link -------------------------------------------------------------
 

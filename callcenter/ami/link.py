@@ -85,6 +85,9 @@ class ServerAddress:
     ping_timeout_s: float = 5.0
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
+    # After a refused login: the operator may fix manager.conf or the secret, so try again, but
+    # slowly (each refused login is a security event in Asterisk's log).
+    login_retry_s: float = 30.0
 
     def __post_init__(self) -> None:
         where = f"ami.servers.{self.name}"
