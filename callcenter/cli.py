@@ -15,24 +15,17 @@ if TYPE_CHECKING:
     from callcenter.config import JournalSettings, Settings
 
 
-def _load(path: str | None, *, need_servers: bool = False) -> Settings | None:
+def _load(path: str | None) -> Settings | None:
     """The settings of a config file (defaults without one); every problem printed otherwise."""
     from callcenter.config import ConfigError, default_settings, load_settings
 
     try:
-        settings = load_settings(path) if path else default_settings()
+        return load_settings(path) if path else default_settings()
     except ConfigError as exc:
         print(f"callcenter: {path}: {len(exc.problems)} problem(s) in the config:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return None
-    if need_servers and not settings.ami.servers:
-        print(
-            f"callcenter: {path}: ami.servers: expected at least one Asterisk server, got none",
-            file=sys.stderr,
-        )
-        return None
-    return settings
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -63,16 +56,25 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
+    from callcenter import preflight
     from callcenter.daemon import run_daemon
     from callcenter.journal import JournalError
     from callcenter.web.server import WebError
 
-    settings = _load(args.config, need_servers=True)
+    settings = _load(args.config)
     if settings is None:
+        return 2
+    found = preflight.problems(settings)
+    if found:
+        print(f"callcenter: {args.config}: {len(found)} problem(s) for callcenter run:", file=sys.stderr)
+        for problem in found:
+            print(f"  {problem}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log.level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
+    for warning in preflight.warnings(settings):
+        logging.getLogger("callcenter").warning("%s", warning)
     failed: list[str] = []
     try:
         asyncio.run(run_daemon(settings))
@@ -135,8 +137,16 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from callcenter import preflight
+
     settings = _load(args.config)
     if settings is None:
+        return 1
+    found = preflight.problems(settings)
+    if found:
+        print(f"callcenter: {args.config}: {len(found)} problem(s) for callcenter run:", file=sys.stderr)
+        for problem in found:
+            print(f"  {problem}", file=sys.stderr)
         return 1
     from importlib.util import find_spec
 
@@ -146,6 +156,8 @@ def _check_config(args: argparse.Namespace) -> int:
     if journal.enabled and journal.url is not None and find_spec("psycopg") is None:
         print(f"callcenter: {args.config}: {PSYCOPG_MISSING}", file=sys.stderr)
         return 1
+    for warning in preflight.warnings(settings):
+        print(f"callcenter: {args.config}: warning: {warning}", file=sys.stderr)
     servers = ", ".join(f"{s.name} ({s.host}:{s.port})" for s in settings.ami.servers) or "none"
     print(f"{args.config}: OK — AMI servers: {servers}; journal: {journal.where}; web: {settings.web.where}")
     return 0

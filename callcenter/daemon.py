@@ -208,12 +208,19 @@ class PbxLink:
     def asterisk_now(self) -> float:
         return time.time() + self.ingest.translator.skew  # on Asterisk's clock, like the events
 
+    def state_time(self) -> float:
+        """The moment the tracked state stands for, on Asterisk's clock: now while the link is
+        up; when it went down otherwise (waits are not counted on through a blind spell)."""
+        if self.client.state is LinkState.UP or self.down_since is None:
+            return self.asterisk_now()
+        return self.down_since + self.ingest.translator.skew
+
     def view(self) -> ServerView:
         """This Asterisk as the web shows it: link, live queues, figures so far."""
         state = self.client.state
         queues = tuple(
             QueueSnapshot(live, self.totals.so_far(live.queue))
-            for live in queue_views(self.ingest.tracker, self.asterisk_now())
+            for live in queue_views(self.ingest.tracker, self.state_time())
         )
         since = self.up_since if state is LinkState.UP else self.down_since
         return ServerView(self.server.name, state, since, queues)
@@ -224,7 +231,7 @@ class PbxLink:
         return LinkView(self.server.name, state, since, self.client.retrying)
 
     def figures_line(self) -> str:
-        now = self.asterisk_now()
+        now = self.state_time()
         parts = []
         for view in queue_views(self.ingest.tracker, now):
             done = self.totals.queues.get(view.queue)
@@ -236,7 +243,14 @@ class PbxLink:
             agents = " ".join(f"{s.value}={n}" for s, n in sorted(view.agents.items()))
             waiting = f"waiting={len(view.waiting)} longest={view.longest_wait_s:.0f}s"
             parts.append(f"[{view.queue}: {waiting} {agents}{tally}]")
-        link = "up" if self.up_since is not None else "down"
+        if self.up_since is not None:
+            link = "up"
+        elif self.down_since is not None:
+            link = (
+                f"down since {time.strftime('%H:%M:%S', time.localtime(self.down_since))}: last known state"
+            )
+        else:
+            link = "down"
         return f"{self.server.name} ({link}): " + (" ".join(parts) or "no queue seen yet")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from callcenter.ami.trace import read_chunks
 from callcenter.config import JournalSettings
 from callcenter.journal import DATA, LINK, JournalRow, open_journal
+from tests.test_web import self_signed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,13 +32,16 @@ def test_check_config_accepts_the_example() -> None:
     assert result.stdout.rstrip().endswith("; web: http://127.0.0.1:8080")
 
 
+SERVER = "ami:\n  servers:\n    - {name: pbx1, username: u, secret: s}\n"
+
+
 def test_check_config_says_where_the_web_listens_and_never_shows_the_token(tmp_path: Path) -> None:
     token = "do-not-print-me-0123456789"
     (tmp_path / "tls").mkdir()
     (tmp_path / "tls" / "cert.pem").write_text("-----BEGIN CERTIFICATE-----\n")
     config = tmp_path / "callcenter.yaml"
     config.write_text(
-        "web:\n  host: 0.0.0.0\n  port: 8443\n  tls_cert: tls/cert.pem\n  tls_key: tls/key.pem\n"
+        SERVER + "web:\n  host: 0.0.0.0\n  port: 8443\n  tls_cert: tls/cert.pem\n  tls_key: tls/key.pem\n"
         f"  api_token: {token}\n"
     )
     result = cli("check-config", str(config))
@@ -45,11 +50,46 @@ def test_check_config_says_where_the_web_listens_and_never_shows_the_token(tmp_p
         f"web.tls_key: expected a PEM file, got '{tmp_path / 'tls' / 'key.pem'}' (no such file)"
         in result.stderr
     )
+    # Files that look like PEM but that OpenSSL cannot load: what `run` would stop on, said here.
     (tmp_path / "tls" / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    result = cli("check-config", str(config))
+    assert result.returncode == 1 and "problem(s) for callcenter run" in result.stderr
+    assert "web.tls_cert, web.tls_key: OpenSSL cannot use" in result.stderr
+    cert, key = self_signed(tmp_path / "tls")
+    config.write_text(config.read_text().replace("tls/cert.pem", str(cert)).replace("tls/key.pem", str(key)))
     result = cli("check-config", str(config))
     assert result.returncode == 0, result.stderr
     assert "web: https://0.0.0.0:8443; /api needs the bearer token" in result.stdout
     assert token not in result.stdout + result.stderr
+
+
+def test_check_config_checks_what_run_needs(tmp_path: Path) -> None:
+    """The same checks as `run` at start: a systemd ExecStartPre catches what would crash-loop."""
+    config = tmp_path / "c.yaml"
+    config.write_text("web:\n  port: 0\n")
+    for command in (["check-config", str(config)], ["run", "--config", str(config)]):
+        result = cli(*command)
+        assert "ami.servers: expected at least one Asterisk server, got none" in result.stderr
+        assert result.returncode == (1 if command[0] == "check-config" else 2)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        config.write_text(SERVER + f"journal:\n  path: {locked / 'sub' / 'j.sqlite3'}\n")
+        result = cli("check-config", str(config))
+        if os.geteuid() != 0:  # root may write anywhere
+            assert result.returncode == 1
+            assert f"journal.path: the folder '{locked}' is not writable by this user" in result.stderr
+    finally:
+        locked.chmod(0o700)
+    a_folder = tmp_path / "a-folder.sqlite3"
+    a_folder.mkdir()
+    config.write_text(SERVER + f"journal:\n  path: {a_folder}\n")
+    result = cli("check-config", str(config))
+    assert (
+        result.returncode == 1
+        and f"journal.path: expected a file, got the folder '{a_folder}'" in result.stderr
+    )
 
 
 def test_check_config_lists_every_problem(tmp_path: Path) -> None:
@@ -218,7 +258,7 @@ def test_replay_of_an_unreachable_postgresql_journal() -> None:
 
 def test_check_config_shows_a_postgresql_journal_without_its_password(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text("journal:\n  url: postgresql://cc:hunter2@db.example.org:5433/callcenter\n")
+    config.write_text(SERVER + "journal:\n  url: postgresql://cc:hunter2@db.example.org:5433/callcenter\n")
     result = cli("check-config", str(config))
     assert result.returncode == 0, result.stderr
     assert "journal: PostgreSQL postgresql://cc:***@db.example.org:5433/callcenter" in result.stdout

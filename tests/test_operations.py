@@ -12,10 +12,14 @@ import re
 import subprocess
 import sys
 import typing
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from callcenter import preflight
 from callcenter.cli import build_parser
-from callcenter.config import Settings
+from callcenter.config import Settings, default_settings
 from tests.services import required_tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,3 +103,43 @@ def test_every_config_key_in_the_guide_exists() -> None:
     assert len(named) >= 5
     assert {"web.host", "web.port", "web.tls_cert", "web.tls_key", "web.api_token"} <= named
     assert named <= schema, sorted(named - schema)
+
+
+def test_the_unit_keeps_the_journal_private() -> None:
+    # The journal holds AMI traffic (callers' numbers): files the service creates are 0600.
+    assert "\nUMask=0077\n" in (ROOT / "dist" / "callcenter.service").read_text()
+
+
+@pytest.mark.parametrize(
+    ("web", "warned"),
+    [
+        ({"host": "127.0.0.1"}, None),
+        ({"host": "::1"}, None),
+        ({"host": "localhost"}, None),
+        ({"host": "0.0.0.0"}, "without TLS and without a bearer token"),
+        ({"host": "0.0.0.0", "api_token": "t" * 20}, "without TLS: anyone"),
+        ({"host": "10.1.2.3", "tls_cert": "c.pem", "tls_key": "k.pem"}, "without a bearer token: anyone"),
+        ({"host": "0.0.0.0", "enabled": False}, None),
+    ],
+)
+def test_a_web_reachable_from_other_machines_without_token_or_tls_is_warned(
+    web: dict[str, object], warned: str | None
+) -> None:
+    settings = replace(default_settings(), web=replace(default_settings().web, **web))
+    found = preflight.warnings(settings)
+    if warned is None:
+        assert found == []
+    else:
+        (line,) = found
+        assert warned in line
+
+
+def test_check_config_says_the_warning_run_logs(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("ami:\n  servers:\n    - {name: pbx1, username: u, secret: s}\nweb:\n  host: 0.0.0.0\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "callcenter", "check-config", str(config)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert "warning: web.host: 0.0.0.0 is reachable from other machines" in result.stderr

@@ -411,8 +411,9 @@ def test_run_with_a_key_that_does_not_match_stops_with_one_line(
         [sys.executable, "-m", "callcenter", "run", "--config", str(config)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert result.returncode == 1, result.stderr
-    assert "ERROR web.tls_key: expected the private key of" in result.stderr
+    assert result.returncode == 2, result.stderr  # a configuration problem: checked before start
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("  web.tls_key: expected the private key of")
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "j.sqlite3").exists()  # stopped before opening anything else
 
@@ -608,3 +609,27 @@ def test_the_offered_token_is_read_from_the_authorization_header(
 )
 def test_the_token_guards_the_api_only(path: str, needs_token: bool) -> None:
     assert guarded(path) is needs_token
+
+
+async def test_while_the_link_is_down_the_queues_are_the_last_known_state(tmp_path: Path) -> None:
+    """Agents shown available while nobody knows: the payload says the link is down, that the
+    state below is stale and since when, and waits stop counting at that moment."""
+    async with FakeAmi() as ami, running(settings_for(ami.port, tmp_path)) as r:
+        link = r.daemon.links[0]
+        await link.client.wait_up(5)
+        await until(lambda: len(link.ingest.tracker.members.get("support", {})) == 2)
+        up = (await fetch(r.url + "/api/queues")).json()["servers"]["pbx1"]
+        assert (up["stale"], up["stale_since"]) == (False, None)
+        await ami.push(join("support"))
+        await until(lambda: bool(link.ingest.tracker.stints))
+        ami.refuse = True
+        ami.drop_all()
+        await until(lambda: link.client.state is not LinkState.UP)
+        first = (await fetch(r.url + "/api/queues")).json()["servers"]["pbx1"]
+        await asyncio.sleep(1.2)
+        later = (await fetch(r.url + "/api/queues")).json()["servers"]["pbx1"]
+    assert first["link"] != "UP" and first["stale"] is True
+    assert first["stale_since"] == first["since"] and first["since"] is not None
+    support = first["queues"]["support"]
+    assert support["agents"]["available"] == 1 and support["waiting"] == 1  # the last known state
+    assert later["queues"]["support"]["longest_wait_s"] == support["longest_wait_s"]  # frozen

@@ -55,7 +55,15 @@ def queues(servers: Sequence[ServerView], at: float) -> dict[str, Any]:
 
 
 def _link(server: ServerView) -> dict[str, Any]:
-    return {"link": server.link.name, "since": utc(server.since)}
+    """The link, and whether the queues below are live: while it is down they are the last known
+    state, as of ``stale_since`` (when it went down), never passed off as now."""
+    stale = not server.up
+    return {
+        "link": server.link.name,
+        "since": utc(server.since),
+        "stale": stale,
+        "stale_since": utc(server.since) if stale else None,
+    }
 
 
 def _queue(q: QueueSnapshot) -> dict[str, Any]:
