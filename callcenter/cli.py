@@ -28,6 +28,18 @@ def _load(path: str | None) -> Settings | None:
         return None
 
 
+def _preflight_failed(config: str, settings: Settings) -> bool:
+    """What `run` needs beyond a valid file (see callcenter.preflight), printed if anything."""
+    from callcenter import preflight
+
+    found = preflight.problems(settings)
+    if found:
+        print(f"callcenter: {config}: {len(found)} problem(s) for callcenter run:", file=sys.stderr)
+        for problem in found:
+            print(f"  {problem}", file=sys.stderr)
+    return bool(found)
+
+
 def _replay(args: argparse.Namespace) -> int:
     from callcenter.ami.trace import TraceError
     from callcenter.journal import JournalError
@@ -64,11 +76,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     if settings is None:
         return 2
-    found = preflight.problems(settings)
-    if found:
-        print(f"callcenter: {args.config}: {len(found)} problem(s) for callcenter run:", file=sys.stderr)
-        for problem in found:
-            print(f"  {problem}", file=sys.stderr)
+    if _preflight_failed(args.config, settings):
         return 2
     logging.basicConfig(
         level=settings.log.level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
@@ -142,11 +150,7 @@ def _check_config(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     if settings is None:
         return 1
-    found = preflight.problems(settings)
-    if found:
-        print(f"callcenter: {args.config}: {len(found)} problem(s) for callcenter run:", file=sys.stderr)
-        for problem in found:
-            print(f"  {problem}", file=sys.stderr)
+    if _preflight_failed(args.config, settings):
         return 1
     from importlib.util import find_spec
 
