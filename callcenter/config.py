@@ -38,6 +38,8 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 
 AUTH_METHODS: tuple[AuthMethod, ...] = ("md5", "plain")
 LOG_LEVELS: tuple[LogLevel, ...] = ("debug", "info", "warning", "error")
+JournalFailure = Literal["reconnect", "stop"]
+JOURNAL_FAILURES: tuple[JournalFailure, ...] = ("reconnect", "stop")
 # The AMI event classes Asterisk's manager.conf knows for `read=`/`Events:`; "on" alone means all.
 AMI_EVENT_CLASSES: tuple[str, ...] = (
     "system", "call", "log", "verbose", "command", "agent", "user", "config", "dtmf", "reporting",
@@ -111,6 +113,10 @@ class JournalSettings:
     enabled: bool = True
     path: str = "data/journal.sqlite3"
     url: str | None = field(default=None, repr=False)  # may carry a password; `where` shows it redacted
+    # When an append fails (disk full, database gone): "reconnect" closes the AMI links and tries
+    # again with the usual back-off, resynchronising from Asterisk's status when the journal
+    # takes writes again; "stop" stops the daemon (exit 1), for a supervisor to handle.
+    on_failure: JournalFailure = "reconnect"
 
     @property
     def where(self) -> str:
@@ -328,7 +334,12 @@ def _journal(raw: object, base_dir: Path | None, problems: list[str]) -> Journal
     url = section.get("url", None, rules.optional(_postgres_url))  # an empty `url:` means SQLite
     if url is not None and "path" in section.values:
         problems.append("journal: expected journal.path (SQLite) or journal.url (PostgreSQL), got both")
-    return JournalSettings(enabled=section.get("enabled", d.enabled, rules.boolean), path=path, url=url)
+    return JournalSettings(
+        enabled=section.get("enabled", d.enabled, rules.boolean),
+        path=path,
+        url=url,
+        on_failure=section.get("on_failure", d.on_failure, rules.choice(JOURNAL_FAILURES)),
+    )
 
 
 def _log(raw: object, problems: list[str]) -> LogSettings:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame, journal_bytes
-from callcenter.ami.link import AmiError, LinkState, ListenerStopped, ServerAddress
+from callcenter.ami.link import AmiError, LinkState, ListenerBehind, ListenerStopped, ServerAddress
 from callcenter.ami.translate import wanted
 from callcenter.config import AmiServer, Settings
 from callcenter.ingest import Ingest
@@ -87,6 +87,7 @@ class PbxLink:
     def __init__(self, server: AmiServer, settings: Settings, journal: JournalStore | None) -> None:
         self.server = server
         self.journal = journal
+        self.journal_failure = settings.journal.on_failure
         self.ingest = Ingest(config=TrackerConfig.from_settings(settings.tracking))
         tracking = settings.tracking
 
@@ -122,7 +123,11 @@ class PbxLink:
         try:
             await self.journal.append_async([row])
         except JournalError as exc:
-            raise ListenerStopped(exc) from exc
+            if self.journal_failure == "stop":
+                raise ListenerStopped(exc) from exc
+            raise ListenerBehind(
+                f"journal: {exc}; the AMI link is closed until the journal takes writes again"
+            ) from exc
 
     async def link_up(self, server: str, banner: Banner, at: float) -> None:
         log.info("%s: AMI link up (%s), resynchronising", server, banner.text)

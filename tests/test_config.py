@@ -347,7 +347,10 @@ def test_unknown_key_is_reported_with_the_allowed_keys() -> None:
     [
         ({"logging": {}}, "logging: unknown key (expected one of: ami, tracking, journal, log, web)"),
         ({"ami": {"server": []}}, "ami.server: unknown key (expected one of: servers)"),
-        ({"journal": {"file": "x"}}, "journal.file: unknown key (expected one of: enabled, path, url)"),
+        (
+            {"journal": {"file": "x"}},
+            "journal.file: unknown key (expected one of: enabled, path, url, on_failure)",
+        ),
         (
             {"tracking": {"queues": {"q": {"service_level": 20}}}},
             "tracking.queues.q.service_level: unknown key (expected one of: servicelevel_s, wrapup_s)",

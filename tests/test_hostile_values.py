@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from callcenter import daemon as daemon_module
+from callcenter.ami.link import LinkState
 from callcenter.ingest import Ingest
 from callcenter.queues import changes as ch
 from callcenter.queues import events as ev
@@ -243,3 +244,39 @@ async def test_junk_is_journaled_as_a_marker_and_replays_to_the_same_anomalies(t
     assert size < 60_000, size
     report = replay(tmp_path / "journal.sqlite3")
     assert report["anomalies"] == live and [c["id"] for c in report["calls"]] == ["1.1"]
+
+
+@pytest.mark.timeout(60)
+async def test_a_journal_that_refuses_writes_closes_the_link_until_it_takes_them_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Disk full: the daemon says so (log, /healthz), counts nothing it could not journal, and
+    comes back by itself when the journal takes writes again (journal.on_failure: reconnect)."""
+    from callcenter.journal import JournalError
+
+    caplog.set_level(logging.WARNING, logger="callcenter")
+    async with FakeAmi() as ami, running(settings_for(ami.port, tmp_path)) as r:
+        link = r.daemon.links[0]
+        await link.client.wait_up(5)
+        store = r.daemon.journal
+        assert store is not None
+        real_append = store.append_async
+        full = True
+
+        async def append(rows: list[object]) -> None:
+            if full:
+                raise JournalError(f"{tmp_path / 'journal.sqlite3'}: cannot append: database or disk is full")
+            await real_append(rows)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(store, "append_async", append)
+        await ami.push(_join("5.1", "1000.0"))
+        await until(lambda: link.client.state is not LinkState.UP)
+        assert "5.1" not in link.ingest.tracker.stints  # refused by the journal: not counted
+        health = await fetch(r.url + "/healthz")
+        pbx1 = health.json()["servers"]["pbx1"]
+        assert health.status == 503 and "database or disk is full" in pbx1.get("last_error", "")
+        full = False
+        await link.client.wait_up(10)
+        assert (await fetch(r.url + "/healthz")).status == 200
+    said = [r.getMessage() for r in caplog.records if "disk is full" in r.getMessage()]
+    assert said and all("the AMI link is closed until the journal takes writes again" in s for s in said)

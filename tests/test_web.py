@@ -633,3 +633,29 @@ async def test_while_the_link_is_down_the_queues_are_the_last_known_state(tmp_pa
     support = first["queues"]["support"]
     assert support["agents"]["available"] == 1 and support["waiting"] == 1  # the last known state
     assert later["queues"]["support"]["longest_wait_s"] == support["longest_wait_s"]  # frozen
+
+
+@pytest.mark.timeout(60)
+async def test_clients_that_trickle_partial_headers_are_closed_and_health_answers_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 connections holding partial request headers were all still open after 6 s. Now each
+    must send its whole request head within HEADER_TIMEOUT_S (here 1 s); /healthz is served
+    throughout."""
+    from callcenter.web import server as web_server
+
+    monkeypatch.setattr(web_server, "HEADER_TIMEOUT_S", 1.0)
+    async with FakeAmi() as ami, running(settings_for(ami.port, tmp_path)) as r:
+        await r.daemon.links[0].client.wait_up(5)
+        port = port_of(r.url)
+        slow = [await asyncio.open_connection("127.0.0.1", port) for _ in range(200)]
+        for _, writer in slow:
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never the empty line
+        started = time.monotonic()
+        assert (await fetch(r.url + "/healthz")).status == 200
+        async with asyncio.timeout(10):
+            closed = await asyncio.gather(*(reader.read() for reader, _ in slow))
+        assert closed == [b""] * 200 and time.monotonic() - started < 5
+        assert (await fetch(r.url + "/healthz")).status == 200
+        for _, writer in slow:
+            writer.close()

@@ -57,6 +57,7 @@ from callcenter.ami.link import (
     ConnectionLost,
     LinkState,
     Listener,
+    ListenerBehind,
     ListenerStopped,
     Retrying,
     ServerAddress,
@@ -76,6 +77,10 @@ class _Pending:
     action: str
     future: asyncio.Future[list[Message]]  # [response] for a plain action, the events for a list
     events: list[Message] | None  # None: a plain action
+
+
+class _LinkAbandoned(Exception):
+    """The listener refused data (ListenerBehind): end the session like a lost link."""
 
 
 class _ListenerFailed(Exception):
@@ -301,6 +306,8 @@ class AmiClient:
                 raise bug
         except (OSError, EOFError) as exc:
             reason = link.dead_reason or f"{type(exc).__name__}: {exc}"
+        except _LinkAbandoned as abandoned:
+            reason = str(abandoned)
         finally:
             self._link = None
             if not self._stopping:
@@ -336,6 +343,8 @@ class AmiClient:
     async def _notify(self, callback: str, call: Callable[[], Awaitable[None]]) -> None:
         try:
             await call()
+        except ListenerBehind as behind:
+            raise _LinkAbandoned(behind.reason) from behind
         except ListenerStopped as stop:
             log.error("AMI %s: %s; stopping this link", self.server, stop)
             raise _ListenerFailed(stop.reason) from stop

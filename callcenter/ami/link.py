@@ -45,6 +45,16 @@ class AmiError(Exception):
     """Base of every error :class:`~callcenter.ami.client.AmiClient` raises."""
 
 
+class ListenerBehind(AmiError):
+    """Raised by a listener that cannot take data now (its journal refuses writes): the link is
+    closed as if lost, and reconnected with the usual back-off; nothing of the data it refused
+    was used, and the resync after the next login recovers the state."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class AuthenticationFailed(AmiError):
     """Asterisk rejected the login: wrong username or secret, or not permitted from this host."""
 

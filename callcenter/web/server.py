@@ -15,6 +15,7 @@ come: ``ws="websockets-sansio"``). Keep every uvicorn call in this module.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import socket
@@ -22,8 +23,10 @@ import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
+import h11
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from callcenter.config import WebSettings
 
@@ -37,6 +40,43 @@ class WebError(Exception):
 
 class PortTaken(WebError):
     """Another program already listens on web.host:web.port."""
+
+
+# A client must send a whole request head within this many seconds: a connection that trickles
+# partial headers (a slowloris) is closed, so idle half-requests cannot pile up. Uvicorn's own
+# keep-alive timeout covers only the wait between requests.
+HEADER_TIMEOUT_S = 5.0
+
+
+class _HeadsInTime(H11Protocol):
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is h11.IDLE:  # still reading a request's head
+            if self._head_timer is None:
+                self._arm()
+        elif self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._head_timer = asyncio.get_running_loop().call_later(HEADER_TIMEOUT_S, self._head_late)
+
+    def _head_late(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
 
 
 class _Server(uvicorn.Server):
@@ -53,7 +93,7 @@ class WebServer:
             tls = tls_context(settings.tls_cert, settings.tls_key)
         config = uvicorn.Config(
             app,
-            http="h11",
+            http=_HeadsInTime,
             ws="none",
             lifespan="off",
             log_config=None,
