@@ -28,6 +28,27 @@ def _load(path: str | None) -> Settings | None:
         return None
 
 
+def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from callcenter.init import InitError, init
+
+    target = Path(args.dir)
+    try:
+        written = init(target, force=args.force)
+    except (InitError, OSError) as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
+    print(
+        f"next: edit {target / 'callcenter.yaml'} (ami.servers), check it with "
+        f"`callcenter check-config {target / 'callcenter.yaml'}`; the Asterisk side is in "
+        f"{target / 'asterisk'} (its README says where each file goes)"
+    )
+    return 0
+
+
 def _preflight_failed(config: str, settings: Settings) -> bool:
     """What `run` needs beyond a valid file (see callcenter.preflight), printed if anything."""
     from callcenter import preflight
@@ -269,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the daemon: connect to the configured Asterisks, track and journal")
     p.add_argument("--config", required=True, help="YAML config file (see config/callcenter.example.yaml)")
     p.set_defaults(func=_run)
+    p = sub.add_parser(
+        "init", help="write the example configs, the Asterisk files and the systemd unit into a folder"
+    )
+    p.add_argument("dir", help="the folder (created if missing); existing files are not overwritten")
+    p.add_argument("--force", action="store_true", help="replace files that are already there")
+    p.set_defaults(func=_init)
     p = sub.add_parser("check-config", help="report every problem of a config file, with its key path")
     p.add_argument("config")
     p.set_defaults(func=_check_config)

@@ -1,6 +1,6 @@
 """A minimal Asterisk Manager Interface server over real TCP, for the AMI client tests.
 
-Speaks what Asterisk 22 writes (see /work/shared/ami-traces): the banner line, Login (plain and
+Speaks what Asterisk 22 writes (see tests/traces): the banner line, Login (plain and
 MD5 challenge), Ping, Originate, Logoff, QueueStatus as an EventList shaped like
 actions_snapshot.jsonl, and ``Response: Error`` for the rest. Test levers: push raw bytes or
 events, drop every connection, make sessions silent (read but never answer), delay responses

@@ -8,6 +8,7 @@ code breaks this test instead of the operator's upgrade.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import subprocess
 import sys
@@ -143,3 +144,50 @@ def test_check_config_says_the_warning_run_logs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0
     assert "warning: web.host: 0.0.0.0 is reachable from other machines" in result.stderr
+
+
+@pytest.mark.timeout(240)
+def test_installed_as_a_package_it_is_whole(tmp_path: Path) -> None:
+    """`pip install` (not editable) then `callcenter init DIR`: the example configs, the Asterisk
+    files and the unit come from the installed package, not from a checkout."""
+    wheels = tmp_path / "wheels"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        capture_output=True, text=True, timeout=200,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr[-2000:]
+    (wheel,) = wheels.glob("callcenter-*.whl")
+    site = tmp_path / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr[-2000:]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    run = subprocess.run(
+        [sys.executable, "-c", "import callcenter, sys; from callcenter.cli import main; "
+         "print(callcenter.__file__); sys.exit(main(['init', 'out']))"],
+        capture_output=True, text=True, timeout=60, cwd=elsewhere, env=env,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0].startswith(str(site))  # the installed copy, not the checkout
+    out = elsewhere / "out"
+    assert (out / "callcenter.yaml").read_bytes() == (
+        ROOT / "config" / "callcenter.example.yaml"
+    ).read_bytes()
+    assert (out / "asterisk" / "extensions_callcenter.conf").read_bytes() == (
+        ROOT / "dialplans" / "extensions_callcenter.conf"
+    ).read_bytes()
+    assert (out / "callcenter.service").exists() and (out / "simulator.yaml").exists()
+    again = subprocess.run(
+        [sys.executable, "-m", "callcenter", "init", "out"], capture_output=True, text=True, timeout=60,
+        cwd=elsewhere, env=env,
+    )  # fmt: skip
+    assert again.returncode == 1 and "already there; nothing was written" in again.stderr
+    check = subprocess.run(
+        [sys.executable, "-m", "callcenter", "check-config", str(out / "callcenter.yaml")],
+        capture_output=True, text=True, timeout=60, cwd=elsewhere, env=env,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stderr

@@ -3,7 +3,7 @@
 Two formats, each optionally gzipped: ``.ami``, the verbatim bytes a client received
 (several connections simply concatenated, each opening with its banner), and ``.jsonl``, one
 received message per line as ``{"t": .., "dir": "in", "msg": [[key, value], ...]}`` or
-``{"dir": "in", "banner": ".."}`` (the format of ../shared/ami-traces). Both come out as byte
+``{"dir": "in", "banner": ".."}`` (the format of tests/traces). Both come out as byte
 chunks for the same decoder the live client uses.
 """
 

@@ -1,7 +1,8 @@
 """Per-queue and per-agent figures over finished stints, as ``callcenter replay`` reports them.
 
 Definitions follow Asterisk's own queue_log so the numbers can be checked against it
-(../shared/DOMAIN.md §2): ``offered`` counts every attempt to enter, refused joins included;
+(docs/operations.md lists each field): ``offered`` counts every attempt to enter, refused joins
+included;
 ``abandoned`` is a caller hanging up while waiting (timeouts and leave-empty are *lost*, not
 abandoned, unlike app_queue's own counter); ``short_abandoned`` waited less than the threshold;
 ``answered_within_sl`` waited at most the queue's service level; ``asa_s`` is the mean wait of

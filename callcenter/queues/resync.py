@@ -6,7 +6,7 @@ channels and their bridges) settles every stint that no live event touched since
 came back: still waiting, answered meanwhile (the caller's channel shares a bridge with a
 queue's outgoing leg), or gone (closed with ``end_seen=False``; its outcome is unknown unless it
 was already answered). Callers that joined during the gap are adopted with ``join_seen=False``.
-Shape of the snapshot: ../shared/ami-traces/actions_snapshot.*, o_reconnect.client.*.
+Shape of the snapshot: tests/traces/actions_snapshot.*, o_reconnect.client.*.
 
 Pure; a helper of ``tracker``, which owns the state it changes.
 """

@@ -1,6 +1,6 @@
 """The call/queue/agent state machine of one Asterisk: ``apply(event) -> changes``.
 
-Rules (each seen in ../shared/ami-traces, see its README):
+Rules (each seen in tests/traces, see its README):
 - A stint starts at ``CallerJoinedQueue`` and ends in exactly one outcome.
 - ``CallerExitedUnanswered`` (QueueCallerAbandon) fires for a real abandon *and* for a timeout or
   leave-empty. It is an abandon when the caller's channel was already going away (a hangup

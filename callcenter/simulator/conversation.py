@@ -2,7 +2,7 @@
 
 Owns AgentConnect and the bridge of the caller with the member's line, the lab phone's talk time,
 AgentComplete with the member's and the queue's figures, and how the channels come down when
-the agent or the caller hangs up. Orders as recorded (../shared/ami-traces):
+the agent or the caller hangs up. Orders as recorded (tests/traces):
 
 * agent hangs up (a_answered_agent_hangup): the phone's Hangup() → SoftHangupRequest phone,
   HangupRequest line → AgentComplete → Hangup phone → BRIDGEPEER cleared → BridgeLeave line,

@@ -1,6 +1,6 @@
 """Rehearse a recorded lab scenario on the simulator: the lab driver's actions at their times.
 
-A scenario's ``expected.json`` (../shared/ami-traces) lists the driver's set-up actions
+A scenario's ``expected.json`` (tests/traces) lists the driver's set-up actions
 (``timeline``: Setvar, QueueAdd, QueuePause, ...) and each call's parameters: when it was
 originated, its talk time, patience, Queue() timeout, escalation and survey score. The lab
 driver hung a caller up ``patience_s`` after its QueueCallerJoin unless an agent answered, or

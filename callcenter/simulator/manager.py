@@ -8,7 +8,7 @@ Must not import asyncio or anything else that does IO (the sockets and pacing ar
 nor the daemon or ``callcenter.ami``: the tests use our AMI
 client as the peer, so sharing its codec would make them circular.
 
-Rules (main/manager.c of Asterisk 22 and the traces in /work/shared/ami-traces; each is tested in
+Rules (main/manager.c of Asterisk 22 and the traces in tests/traces; each is tested in
 tests/test_sim_server.py):
 
 1. Actions are read as manager.c's get_input does: ``\\r\\n`` or ``\\n`` line ends, an empty line

@@ -1,6 +1,6 @@
 """The simulated call center's description: queues, agents and the dialplan's behaviour.
 
-Plain frozen data, with the lab's values as defaults (../shared/ami-traces/README.md, "Lab
+Plain frozen data, with the lab's values as defaults (tests/traces/README.md, "Lab
 configuration"): the simulator reproduces that PBX unless told otherwise.
 """
 

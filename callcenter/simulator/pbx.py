@@ -4,7 +4,7 @@ Virtual time only: ``advance(until)`` runs what is due and returns the AMI event
 ``action()`` applies an AMI action. It emits what Asterisk 22 emits for each situation: every
 event type of the lab's recordings with their fields, each channel's, device's and member's
 events in Asterisk's order (tests/test_sim_stream.py), and the queue-related events in
-Asterisk's global order (see ../shared/ami-traces and DOMAIN.md §1):
+Asterisk's global order (see tests/traces and Asterisk's app_queue):
 join → AgentCalled → (answer: QueueCallerLeave → AgentConnect → … → AgentComplete) or
 (no answer after the member timeout: AgentRingNoAnswer, retry) or (caller hangs up:
 QueueCallerAbandon → QueueCallerLeave) or (Queue() timeout / leave-empty: QueueCallerAbandon →

@@ -9,7 +9,7 @@ banner, reading, outbox and writing) to :mod:`callcenter.simulator.sessions`. Mu
 daemon or ``callcenter.ami``: the tests use our AMI client as the peer, so sharing its codec would
 make them circular.
 
-Rules (main/manager.c of Asterisk 22 and the traces in /work/shared/ami-traces; each is tested in
+Rules (main/manager.c of Asterisk 22 and the traces in tests/traces; each is tested in
 tests/test_sim_server.py; how actions are read and events written: the rules of
 :mod:`callcenter.simulator.manager`; a session's banner and outbox: those of
 :mod:`callcenter.simulator.sessions`):

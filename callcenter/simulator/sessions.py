@@ -8,7 +8,7 @@ the PBX or of virtual time, and never sees another session. Must not import
 ``callcenter.ami``: the tests use our AMI client as the peer, so sharing its codec would make them
 circular.
 
-Rules (main/manager.c of Asterisk 22 and the traces in /work/shared/ami-traces; each is tested in
+Rules (main/manager.c of Asterisk 22 and the traces in tests/traces; each is tested in
 tests/test_sim_server.py; the server's rules are those of :mod:`callcenter.simulator.server`):
 
 1. A session opens with the banner line and nothing else.
