@@ -920,6 +920,37 @@ def _mutated(name: str, old: str, new: str) -> Files:
     return dataclasses.replace(files, texts={**files.texts, name: files.texts[name].replace(old, new)})
 
 
+def readme_modules() -> tuple[set[str], set[str]]:
+    """The applications and functions README's module table covers, and the core built-ins."""
+    text = (DIALPLANS / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Modules and sounds the dialplan needs", 1)[1].split("\n## ", 1)[0]
+    covered: set[str] = set()
+    for row in re.findall(r"^\| (\w+) \| (.*) \|$", section, re.M):
+        covered |= {name.rstrip("()") for name in re.findall(r"\b[A-Z][A-Za-z_]+(?:\(\))?", row[1])}
+    core = re.search(r"Built into Asterisk's core \(no module\): ([^.]*)\.", section)
+    assert core is not None, "README: the list of core applications is missing"
+    return covered, {name.strip() for name in core[1].replace("\n", " ").split(",")}
+
+
+def module_problems(files: Files) -> list[str]:
+    """Every application and function the dialplan uses has its module listed in the README
+    (with autoload=no a missing one kills each call), and no Read() has a prompt (a missing
+    prompt file makes Read() return at once, collecting nothing)."""
+    covered, core = readme_modules()
+    problems = []
+    text = files.texts[EXTENSIONS]
+    apps = {step.app for step in files.steps} | set(re.findall(r"\?(\w+)\(", text))
+    functions = set(re.findall(r"\$\{([A-Z_]+)\(", text)) | set(re.findall(r"Set\(([A-Z_]+)\(", text))
+    for name in sorted(apps - core - covered):
+        problems.append(f"{EXTENSIONS}: application {name}: no module listed in README's module table")
+    for name in sorted(functions - covered):
+        problems.append(f"{EXTENSIONS}: function {name}(): no module listed in README's module table")
+    for step in files.steps:
+        if step.app == "Read" and len(step.args) > 1 and step.args[1].strip():
+            problems.append(f"{EXTENSIONS}:{step.line}: Read() with a prompt ({step.args[1]}): play it first")
+    return problems
+
+
 def _all_problems(files: Files) -> list[str]:
     contract = readme_contract((DIALPLANS / "README.md").read_text(encoding="utf-8"))
     default_events = ("call", "agent", "user")
@@ -931,11 +962,20 @@ def _all_problems(files: Files) -> list[str]:
         *flow_problems(files),
         *manager_problems(files, default_events, set(ACTION_WRITE)),
         *pjsip_problems(files),
+        *module_problems(files),
     ]
 
 
 BROKEN = [
     # (file, text, replacement, a problem that must be reported)
+    (EXTENSIONS, "Read(CC_SCORE,,1,,2,6)", "Read(CC_SCORE,${CC_PROMPT_CSAT},1,,2,6)", "Read() with a prompt"),
+    (
+        EXTENSIONS,
+        "VoiceMail(${CC_MAILBOX},u)",
+        "SayDigits(${CC_MAILBOX})",
+        "application SayDigits: no module",
+    ),
+    (EXTENSIONS, "${LEN(${FILTER(12345,", "${STRLEN(${FILTER(12345,", "function STRLEN(): no module"),
     (EXTENSIONS, "Choice: 1,CallerNum", "Choice: 1,CallerIDNum", "IVRChoice headers"),
     (EXTENSIONS, "IVRChoice,Queue: support,Choice: 3,", "IVRChoice,Queue: support,", "lacks ['Choice']"),
     (EXTENSIONS, "UserEvent(CSAT,Score", "UserEvent(Csat,Score", "'Csat' is not in README"),
