@@ -191,3 +191,12 @@ def test_installed_as_a_package_it_is_whole(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, cwd=elsewhere, env=env,
     )  # fmt: skip
     assert check.returncode == 0, check.stderr
+
+
+def test_the_units_documentation_is_where_the_guide_puts_the_code() -> None:
+    unit = (ROOT / "dist" / "callcenter.service").read_text()
+    (doc,) = re.findall(r"^Documentation=file://(\S+)$", unit, re.M)
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    assert doc.startswith("/opt/callcenter/src/") and "/opt/callcenter/src" in guide
+    assert (ROOT / doc.removeprefix("/opt/callcenter/src/")).is_file()
+    assert "example.org/callcenter.git" not in guide  # no placeholder for where the code comes from
