@@ -26,8 +26,10 @@ from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Anomaly, Banner, Frame, Message
 from callcenter.ami.link import ActionFailed, AuthenticationFailed, ServerAddress
 from callcenter.simulator.manager import ALL, NONE, ActionFields, ActionReader, parse_event_mask
+from callcenter.simulator.pbx import Pbx
 from callcenter.simulator.server import AmiServer, ServerOptions
 from callcenter.simulator.wire import ActionReply, AmiEvent
+from tests.asterisk_truth import stream
 from tests.sim_fakes import T0, ScriptedPbx
 
 TRACES = Path(__file__).parent / "traces"
@@ -786,3 +788,29 @@ async def test_serve_until_a_virtual_duration_and_run_until_stop() -> None:
     await running
     assert await raw.at_eof()
     await raw.close()
+
+
+def _recorded_response(key: str) -> list[tuple[str, str]]:
+    """The recorded response holding ``key`` (tests/traces/actions_snapshot), without ActionID."""
+    raw = stream("actions_snapshot").decode()
+    (message,) = [m for m in raw.split("\r\n\r\n") if f"\r\n{key}: " in m and m.startswith("Response:")]
+    pairs = [
+        tuple(line.split(": ", 1)) if ": " in line else (line.rstrip(":"), "")
+        for line in message.split("\r\n")
+    ]
+    return [(k, v) for k, v in pairs if k != "ActionID"]
+
+
+def test_core_settings_and_core_status_as_asterisk_22_answers_them() -> None:
+    """What clients send to check a server, answered in the shape the lab's 22.10.1 used."""
+    pbx = Pbx(boot=1_800_000_000.0)
+    settings = pbx.action("CoreSettings", {}, "1", pbx.now)
+    assert list(settings.response) == _recorded_response("AsteriskVersion")
+    recorded = _recorded_response("CoreStartupDate")
+    status = pbx.action("CoreStatus", {}, "2", pbx.now)
+    assert [k for k, _ in status.response] == [k for k, _ in recorded]
+    got = dict(status.response)
+    assert (got["CoreStartupDate"], got["CoreStartupTime"]) == tuple(
+        time.strftime(f, time.localtime(1_800_000_000.0)) for f in ("%Y-%m-%d", "%H:%M:%S")
+    )
+    assert (got["CoreCurrentCalls"], got["CoreProcessedCalls"]) == ("0", "0")

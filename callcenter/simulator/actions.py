@@ -6,6 +6,7 @@ Messages are Asterisk's own (manager.c / app_queue.c), e.g. "Added interface to 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -214,7 +215,47 @@ def _redirect(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     return ok("Redirect successful")
 
 
+def _core_status(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    # As the lab's Asterisk 22.10.1 answered it (tests/traces/actions_snapshot): local dates.
+    started = time.localtime(pbx.booted_at)
+    day, clock = time.strftime("%Y-%m-%d", started), time.strftime("%H:%M:%S", started)
+    return ActionReply(
+        (
+            ("Response", "Success"),
+            ("CoreStartupDate", day),
+            ("CoreStartupTime", clock),
+            ("CoreReloadDate", day),
+            ("CoreReloadTime", clock),
+            ("CoreCurrentCalls", str(len(pbx.live))),
+            ("CoreProcessedCalls", str(pbx.channels.sequence)),
+        )
+    )
+
+
+def _core_settings(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    # Field for field what the lab's Asterisk 22.10.1 answered (tests/traces/actions_snapshot).
+    return ActionReply(
+        (
+            ("Response", "Success"),
+            ("AMIversion", "11.0.0"),
+            ("AsteriskVersion", "22.10.1"),
+            ("SystemName", ""),
+            ("CoreMaxCalls", "0"),
+            ("CoreMaxLoadAvg", "0.000000"),
+            ("CoreRunUser", ""),
+            ("CoreRunGroup", ""),
+            ("CoreMaxFilehandles", "0"),
+            ("CoreRealTimeEnabled", "No"),
+            ("CoreCDRenabled", "Yes"),
+            ("CoreHTTPenabled", "No"),
+            ("SoundsSearchCustomDir", "No"),
+        )
+    )
+
+
 ACTIONS: dict[str, Handler] = {
+    "corestatus": _core_status,
+    "coresettings": _core_settings,
     "blindtransfer": _blind_transfer,
     "redirect": _redirect,
     "atxfer": _atxfer,

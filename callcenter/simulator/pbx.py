@@ -116,6 +116,7 @@ class Pbx(Switch):
             caller.gone, caller.entry, caller.talking = True, None, None
         self.callers.clear()
         self.forget_channels()
+        self.booted_at = self.now
         self.busy.clear()
         self.lagging.clear()
         self.member_devices.clear()

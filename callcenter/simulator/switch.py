@@ -36,6 +36,7 @@ def presentation(chan: Channel) -> str:
 class Switch:
     def __init__(self, boot: float, channelvars: tuple[str, ...] = ()) -> None:
         self.now = boot
+        self.booted_at = boot  # CoreStatus's CoreStartupDate/Time
         self.channels = ChannelFactory(channelvars)
         self.devices = DeviceStates()
         self.live: dict[str, Channel] = {}  # channels up, by uid
