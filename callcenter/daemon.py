@@ -17,26 +17,25 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame, journal_bytes
 from callcenter.ami.link import AmiError, LinkState, ListenerBehind, ListenerStopped, ServerAddress
 from callcenter.ami.translate import wanted
 from callcenter.config import AmiServer, Settings
+from callcenter.fanout import FanOut, QueuedSink
 from callcenter.ingest import Ingest
 from callcenter.journal import DATA, LINK, JournalError, JournalRow, JournalStore, open_journal
-from callcenter.metrics.figures import DEFAULT_SERVICELEVEL_S, QueueFigures
 from callcenter.queues import changes as ch
 from callcenter.queues.tracker import TrackerConfig
 from callcenter.queues.views import queue_views
+from callcenter.sinks import LogLines, Totals
 from callcenter.web.app import build_app
 from callcenter.web.server import WebServer
 from callcenter.web.view import LinkView, QueueSnapshot, ServerView
 
 log = logging.getLogger("callcenter")
-ANOMALY_LINES = 20  # anomalies logged one by one per minute and server; the rest are counted
 
 
 def server_address(server: AmiServer) -> ServerAddress:
@@ -58,33 +57,16 @@ def server_address(server: AmiServer) -> ServerAddress:
     )
 
 
-@dataclass(slots=True)
-class Totals:
-    """Running per-queue figures of finished stints, for the periodic log line."""
-
-    servicelevel_for: Callable[[str], int | None]
-    queues: dict[str, QueueFigures] = field(default_factory=dict)
-
-    def add(self, change: ch.StintEnded) -> None:
-        r = change.record
-        figures = self.queues.get(r.queue)
-        if figures is None:
-            sl = self.servicelevel_for(r.queue) or DEFAULT_SERVICELEVEL_S
-            figures = self.queues[r.queue] = QueueFigures(servicelevel_s=sl)
-        figures.add(r)
-
-    def so_far(self, queue: str) -> QueueFigures:
-        """The figures of `queue` so far; empty ones (not kept) before its first finished stint."""
-        found = self.queues.get(queue)
-        if found is not None:
-            return found
-        return QueueFigures(servicelevel_s=self.servicelevel_for(queue) or DEFAULT_SERVICELEVEL_S)
-
-
 class PbxLink:
     """One Asterisk: journal first, then state; the AMI client's listener."""
 
-    def __init__(self, server: AmiServer, settings: Settings, journal: JournalStore | None) -> None:
+    def __init__(
+        self,
+        server: AmiServer,
+        settings: Settings,
+        journal: JournalStore | None,
+        queued: Sequence[QueuedSink] = (),
+    ) -> None:
         self.server = server
         self.journal = journal
         self.journal_failure = settings.journal.on_failure
@@ -97,21 +79,22 @@ class PbxLink:
             return seen or tracking.servicelevel_for(queue) or tracking.default_servicelevel_s
 
         self.totals = Totals(servicelevel_for)
+        self.fanout = FanOut(inline=[self.totals, LogLines(server.name)], queued=queued)
+        self.position = 0  # journal rows of this server so far (each change carries its row)
         self.client = AmiClient(server_address(server), self, event_filter=wanted)
         self.resync_wanted = asyncio.Event()
         self.up_since: float | None = None
         self.down_since: float | None = None
-        self._anomaly_window = time.monotonic()
-        self._anomalies_logged = self._anomalies_unlogged = 0
 
     # -- recovery ------------------------------------------------------------------------------
 
     def recover(self, row: JournalRow) -> None:
+        self.position += 1
         if row.kind == LINK:
             changes = self.ingest.link(row.data.decode("utf-8", "replace"), row.received_at)
         else:
             changes = self.ingest.feed(row.data, row.received_at)
-        self._sink(changes, live=False)
+        self._publish(changes, live=False)
 
     # -- the AMI client's listener -------------------------------------------------------------
 
@@ -132,7 +115,8 @@ class PbxLink:
     async def link_up(self, server: str, banner: Banner, at: float) -> None:
         log.info("%s: AMI link up (%s), resynchronising", server, banner.text)
         await self._journal(JournalRow(server, at, LINK, banner.text.encode()))
-        self._sink(self.ingest.link(banner.text, at))
+        self.position += 1
+        self._publish(self.ingest.link(banner.text, at))
         self.up_since = at
         self.resync_wanted.set()
 
@@ -141,54 +125,17 @@ class PbxLink:
         # stream: VarSet, Newexten, Newstate, ...) and junk are not kept (docs/operations.md).
         if frames:
             await self._journal(JournalRow(server, at, DATA, journal_bytes(frames)))
-        self._sink(self.ingest.frames(frames, at))
+            self.position += 1
+        self._publish(self.ingest.frames(frames, at))
 
     async def link_down(self, server: str, reason: str, at: float) -> None:
         self.up_since, self.down_since = None, at
         log.warning("%s: AMI link down: %s", server, reason)
 
-    # -- sinks ---------------------------------------------------------------------------------
+    # -- the changes, out through the fan-out ---------------------------------------------------
 
-    def _sink(self, changes: list[ch.Change], live: bool = True) -> None:
-        name = self.server.name
-        for c in changes:
-            if isinstance(c, ch.StintEnded):
-                self.totals.add(c)
-                if live:
-                    r = c.record
-                    log.info(
-                        "%s: stint %s %s %s wait=%s talk=%s agent=%s%s",
-                        name,
-                        r.call_id,
-                        r.queue,
-                        r.outcome.value,
-                        r.wait_s,
-                        r.talk_s,
-                        r.agent,
-                        "" if r.end_seen else " (end unseen)",
-                    )
-            elif isinstance(c, ch.LinkResynced):
-                log.info("%s: resynchronised: %d stints closed, %d adopted", name, c.closed, c.adopted)
-            elif isinstance(c, ch.AnomalySeen) and live:
-                self._log_anomaly(c.reason)
-
-    def _log_anomaly(self, reason: str) -> None:
-        """One line per anomaly, at most ANOMALY_LINES a minute: a flood of junk must not
-        become a flood of log lines. The rest are counted, and said once the minute is over."""
-        now = time.monotonic()
-        if now - self._anomaly_window >= 60.0:
-            if self._anomalies_unlogged:
-                log.warning(
-                    "%s: %d more anomalies in the last minute not logged one by one",
-                    self.server.name,
-                    self._anomalies_unlogged,
-                )
-            self._anomaly_window, self._anomalies_logged, self._anomalies_unlogged = now, 0, 0
-        if self._anomalies_logged < ANOMALY_LINES:
-            self._anomalies_logged += 1
-            log.warning("%s: anomaly: %s", self.server.name, reason)
-        else:
-            self._anomalies_unlogged += 1
+    def _publish(self, changes: list[ch.Change], live: bool = True) -> None:
+        self.fanout.publish(self.server.name, self.position, changes, live)
 
     async def status_checks(self) -> None:
         """Every ``status_check_s`` on a link that is up: the same status requests as a resync,

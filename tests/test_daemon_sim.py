@@ -15,7 +15,7 @@ from callcenter.config import parse_settings
 from callcenter.daemon import Daemon
 from callcenter.demo import SimulatorRun, build
 from callcenter.metrics.figures import agent_figures
-from callcenter.replay import replay
+from callcenter.replay import journal_rows, replay
 from callcenter.simulator.model import CallCenterSpec
 from callcenter.simulator.server import AmiServer, ServerOptions
 from callcenter.simulator.traffic import TrafficSpec, default_agents
@@ -170,3 +170,5 @@ async def test_live_figures_equal_a_replay_of_the_journal(tmp_path: Path) -> Non
     assert {q: {k: v for k, v in f.items() if k != "in_progress"} for q, f in report["queues"].items()
             if f["offered"]} == live_queues  # fmt: skip
     assert report["agents"] == live_agents
+    # Each change left the core with its journal row: the live count of rows is the journal's.
+    assert link.position == sum(1 for _ in journal_rows(tmp_path / "journal.sqlite3", "pbx"))

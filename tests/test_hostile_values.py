@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from callcenter import daemon as daemon_module
+from callcenter import sinks
 from callcenter.ami.link import LinkState
 from callcenter.ingest import Ingest
 from callcenter.queues import changes as ch
@@ -211,7 +211,7 @@ async def test_a_flood_of_junk_is_counted_not_logged_line_by_line(
         await ami.push(b"junk\r\n\r\n" * 500)
         await until(lambda: link.ingest.anomaly_count == 500)
     lines = [r.getMessage() for r in caplog.records if "anomaly: message does not start" in r.getMessage()]
-    assert len(lines) == daemon_module.ANOMALY_LINES == 20
+    assert len(lines) == sinks.ANOMALY_LINES == 20
 
 
 def _journal_size(path: Path) -> int:
