@@ -49,12 +49,15 @@ _COPY_TYPES = ["text", "float8", "int2", "bytea"]
 _COLUMNS = "SELECT server, received_at, kind, data FROM ami_journal"
 # Unless the URL says otherwise: give up on an unreachable server, and name ourselves in pg_stat_activity.
 _DEFAULTS = {"connect_timeout": "10", "application_name": "callcenter"}
-# pg_advisory_lock key of the journal's one writer (any 64-bit constant; "callcenter" in ASCII).
-WRITER_LOCK = 0x63616C6C63656E74
+# The journal's one-writer lock: a 64-bit advisory key made of a constant ("call" in ASCII) and
+# the journal table's own OID, so two journals in one database (two schemas) never collide.
+WRITER_CLASS = 0x63616C6C
+_TAKE = "SELECT pg_try_advisory_lock((%s::bigint << 32) | 'ami_journal'::regclass::oid::bigint)"
 _HOLDER = (
     "SELECT a.pid, a.application_name, host(a.client_addr), a.backend_start FROM pg_locks l"
     " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
-    " AND l.objid = %s AND a.datname = current_database() LIMIT 1"
+    " AND l.classid = %s AND l.objid = 'ami_journal'::regclass::oid AND l.database ="
+    " (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
 )
 _READ_BATCH = 2000  # rows fetched per round trip by rows(): memory stays flat on any journal size
 
@@ -95,11 +98,11 @@ class PgJournal:
         """The one-writer rule: a session-level advisory lock, held by the writing connection
         (taken again when it reconnects). Another daemon on the same database is refused with
         the holder's backend pid, application and client address."""
-        (taken,) = self._db.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone() or (False,)
+        (taken,) = self._db.execute(_TAKE, (WRITER_CLASS,)).fetchone() or (False,)
         self._db.commit()
         if taken:
             return
-        holder = self._db.execute(_HOLDER, (WRITER_LOCK & 0xFFFFFFFF,)).fetchone()
+        holder = self._db.execute(_HOLDER, (WRITER_CLASS,)).fetchone()
         self._db.commit()
         who = (
             f"PostgreSQL backend pid {holder[0]} (application {holder[1] or '?'}, "

@@ -232,3 +232,19 @@ def test_reading_a_foreign_sqlite_file_changes_nothing_in_it(tmp_path: Path) -> 
         open_journal(JournalSettings(path=str(garbage)), create=False)
     assert foreign.read_bytes() == before and empty.read_bytes() == b""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.sqlite3", "garbage.sqlite3", "other.sqlite3"]
+
+
+def test_two_journals_in_one_database_each_have_their_writer(postgres_server: str) -> None:
+    """The writer lock is the journal table's, not the database's: two sites (two schemas)
+    sharing one PostgreSQL database do not refuse each other."""
+    from tests.services import postgres_schema
+
+    with postgres_schema(postgres_server) as one_url, postgres_schema(postgres_server) as other_url:
+        one = open_journal(JournalSettings(url=one_url), writer=True)
+        try:
+            other = open_journal(JournalSettings(url=other_url), writer=True)
+            other.close()
+            with pytest.raises(JournalError, match="already in use by PostgreSQL backend pid"):
+                open_journal(JournalSettings(url=one_url), writer=True)
+        finally:
+            one.close()
