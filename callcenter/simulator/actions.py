@@ -206,9 +206,16 @@ def _atxfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
 
 
 def _redirect(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
-    talk = conversation.talk_on(pbx, f.get("Channel", ""))
-    if talk is None or talk.caller.two.name != f.get("Channel"):
-        return error("Redirect failed: the simulator redirects a queue caller's channel during a call")
+    # manager.c's action_redirect: "Channel not specified", "Channel does not exist: NAME",
+    # "Redirect failed" (its generic refusal: here, any channel but a queue caller's in a call).
+    name = f.get("Channel", "")
+    if not name:
+        return error("Channel not specified")
+    if pbx.uid_of(name) is None:
+        return error(f"Channel does not exist: {name}")
+    talk = conversation.talk_on(pbx, name)
+    if talk is None or talk.caller.two.name != name:
+        return error("Redirect failed")
     if not f.get("Exten"):
         return error("Redirect failed, no extension specified")
     transfers.redirect(pbx, talk, f.get("Context", "") or "transfer", f["Exten"])
