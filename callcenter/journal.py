@@ -1,10 +1,11 @@
-"""The journal: every byte each Asterisk sent, appended durably before it changes any state.
+"""The journal: every AMI message the tracker uses, appended durably before it changes any state.
 
 A daemon killed at any moment (SIGKILL included) rebuilds, by replaying its journal through the
 same decode → translate → track path, exactly the state it had: every stint it had ended, none
-twice. Rows are the chunks as read from the socket, with the receive time stamped at the edge,
+twice. A row holds the frames decoded from one read of the socket (``codec.journal_bytes``: the
+messages the tracker reads, whole; junk as a marker), with the receive time stamped at the edge,
 plus a ``link`` row (the banner) where each AMI connection starts, so the decoder is reset where
-the live one was.
+the live one was. Older journals of raw reads replay the same way.
 
 Two stores keep it, with one shape (:class:`JournalStore`) and one factory (:func:`open_journal`):
 SQLite here, the default (embedded, nothing to set up), and PostgreSQL for larger sites
