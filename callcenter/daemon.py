@@ -169,13 +169,12 @@ class PbxLink:
 
     def view(self) -> ServerView:
         """This Asterisk as the web shows it: link, live queues, figures so far."""
-        state = self.client.state
+        link = self.link_view()
         queues = tuple(
             QueueSnapshot(live, self.totals.so_far(live.queue))
             for live in queue_views(self.ingest.tracker, self.state_time())
         )
-        since = self.up_since if state is LinkState.UP else self.down_since
-        return ServerView(self.server.name, state, since, queues)
+        return ServerView(link.name, link.link, link.since, queues)
 
     def link_view(self) -> LinkView:
         state = self.client.state
@@ -272,6 +271,8 @@ class Daemon:
                     group.create_task(self._client(link), name=f"ami-{link.server.name}")
                     group.create_task(link.resync_loop(), name=f"resync-{link.server.name}")
                     group.create_task(link.status_checks(), name=f"status-{link.server.name}")
+                    if link.fanout.lanes:  # queued sinks (none yet: the store and screens come next)
+                        group.create_task(link.fanout.run(), name=f"sinks-{link.server.name}")
                 group.create_task(self._figures(), name="figures")
                 await self._stopping.wait()
                 log.info("stopping")

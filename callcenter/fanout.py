@@ -63,7 +63,6 @@ class _Lane:
     lost_from: Positioned | None = None
     overflowed: bool = False
     failures: int = 0
-    dropped: int = 0
 
 
 class FanOut:
@@ -102,7 +101,6 @@ class FanOut:
             )
             lane.lost_from = item
         lane.overflowed = True
-        lane.dropped += lane.queue.qsize() + 1
         while not lane.queue.empty():
             lane.queue.get_nowait()
 

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from callcenter.ami.trace import TraceError, read_chunks
 from callcenter.ingest import Ingest
 from callcenter.journal import LINK, JournalRow, journal_settings, open_journal
-from callcenter.metrics.figures import (
-    DEFAULT_SERVICELEVEL_S,
-    QueueFigures,
-    agent_figures,
-    call_row,
-    queue_figures,
-)
+from callcenter.metrics.figures import agent_figures, call_row, empty_figures, queue_figures
 from callcenter.pgurl import looks_like_url
 from callcenter.queues import changes as ch
 from callcenter.queues.model import StintRecord
@@ -105,7 +99,7 @@ def replay(
         )
     queues = {name: f.as_dict() for name, f in figures.items()}
     for name in in_progress:
-        queues.setdefault(name, _empty(name, servicelevel_for))
+        queues.setdefault(name, empty_figures(name, servicelevel_for).as_dict())
     for name, q in queues.items():
         q["in_progress"] = in_progress.get(name, 0)
     return {
@@ -115,11 +109,6 @@ def replay(
         "journeys": journeys,
         "anomalies": ingest.anomaly_count,
     }
-
-
-def _empty(queue: str, servicelevel_for: Callable[[str], int | None]) -> dict[str, Any]:
-    """The figures of a queue with calls in progress and none finished yet."""
-    return QueueFigures(servicelevel_s=servicelevel_for(queue) or DEFAULT_SERVICELEVEL_S).as_dict()
 
 
 def format_table(report: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from callcenter.fanout import Positioned
-from callcenter.metrics.figures import DEFAULT_SERVICELEVEL_S, QueueFigures
+from callcenter.metrics.figures import QueueFigures, empty_figures
 from callcenter.queues import changes as ch
 
 log = logging.getLogger("callcenter")
@@ -34,16 +34,13 @@ class Totals:
         r = change.record
         figures = self.queues.get(r.queue)
         if figures is None:
-            sl = self.servicelevel_for(r.queue) or DEFAULT_SERVICELEVEL_S
-            figures = self.queues[r.queue] = QueueFigures(servicelevel_s=sl)
+            figures = self.queues[r.queue] = empty_figures(r.queue, self.servicelevel_for)
         figures.add(r)
 
     def so_far(self, queue: str) -> QueueFigures:
         """The figures of `queue` so far; empty ones (not kept) before its first finished stint."""
         found = self.queues.get(queue)
-        if found is not None:
-            return found
-        return QueueFigures(servicelevel_s=self.servicelevel_for(queue) or DEFAULT_SERVICELEVEL_S)
+        return found if found is not None else empty_figures(queue, self.servicelevel_for)
 
 
 class LogLines:

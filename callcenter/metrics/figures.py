@@ -85,6 +85,11 @@ def _mean(values: list[float]) -> float:
     return round(sum(values) / len(values), 3) if values else 0.0
 
 
+def empty_figures(queue: str, servicelevel_for: Callable[[str], int | None]) -> QueueFigures:
+    """A queue's figures before its first finished stint, at its service level."""
+    return QueueFigures(servicelevel_s=servicelevel_for(queue) or DEFAULT_SERVICELEVEL_S)
+
+
 def queue_figures(
     records: Iterable[StintRecord], servicelevel_for: Callable[[str], int | None]
 ) -> dict[str, QueueFigures]:
@@ -92,9 +97,7 @@ def queue_figures(
     for r in records:
         f = figures.get(r.queue)
         if f is None:
-            f = figures[r.queue] = QueueFigures(
-                servicelevel_s=servicelevel_for(r.queue) or DEFAULT_SERVICELEVEL_S
-            )
+            f = figures[r.queue] = empty_figures(r.queue, servicelevel_for)
         f.add(r)
     return figures
 

@@ -24,7 +24,7 @@ Pure: no IO, no clock; time comes from the events. Must not import callcenter.am
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter.config import TrackingSettings
@@ -330,7 +330,6 @@ class Tracker:
                     e.at, f"AgentComplete of {e.member} in {e.queue} with no caller and no call", out
                 )
                 return
-            e = replace(e, call_id=call_id)
         stint = self.stints.get(call_id)
         if stint is None or stint.queue != e.queue or stint.phase is not Phase.TALKING:
             # Attached mid-call: the answer was not seen; the end still tells the whole story.
