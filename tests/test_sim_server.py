@@ -814,16 +814,3 @@ def test_core_settings_and_core_status_as_asterisk_22_answers_them() -> None:
         time.strftime(f, time.localtime(1_800_000_000.0)) for f in ("%Y-%m-%d", "%H:%M:%S")
     )
     assert (got["CoreCurrentCalls"], got["CoreProcessedCalls"]) == ("0", "0")
-
-
-def test_redirect_errors_in_asterisks_words() -> None:
-    # manager.c (action_redirect): the missing channel, the unknown one, the generic refusal.
-    pbx = Pbx(boot=1_800_000_000.0)
-    answers = [
-        dict(pbx.action("Redirect", fields, "1", pbx.now).response)
-        for fields in ({}, {"Channel": "PJSIP/nobody-00000001", "Exten": "700"})
-    ]
-    assert [(a["Response"], a["Message"]) for a in answers] == [
-        ("Error", "Channel not specified"),
-        ("Error", "Channel does not exist: PJSIP/nobody-00000001"),
-    ]

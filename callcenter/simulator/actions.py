@@ -1,17 +1,23 @@
 """AMI actions against the simulated PBX: what each changes and how Asterisk 22 answers it.
 
-Messages are Asterisk's own (manager.c / app_queue.c), e.g. "Added interface to queue",
-"Interface paused successfully"; a malformed action is answered ``Response: Error``.
+Messages, and the order in which each handler checks its fields, are Asterisk's own: manager.c
+(action_setvar, action_hangup, action_redirect, action_blind_transfer, action_atxfer,
+action_originate) and app_queue.c (manager_add_queue_member, manager_remove_queue_member,
+manager_pause_queue_member, manager_queue_member_penalty); docs/simulator.md lists them. Where the
+simulator cannot do what Asterisk would (a channel it does not model), it answers as Asterisk
+answers a failure of that action, never with words of its own.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from callcenter.simulator import conversation, dialplan, members, status, transfers
 from callcenter.simulator.calls import Member
+from callcenter.simulator.switch import CALL
 from callcenter.simulator.wire import ActionReply, AmiEvent
 
 if TYPE_CHECKING:
@@ -30,10 +36,24 @@ def error(message: str) -> ActionReply:
     return ActionReply((("Response", "Error"), ("Message", message)))
 
 
+def c_int(text: str) -> int | None:
+    """C's ``sscanf(text, "%d")``: leading blanks, a sign, the leading digits; None if no digit."""
+    m = re.match(r"\s*([+-]?\d+)", text)
+    return int(m.group(1)) if m else None
+
+
+def _atoi(text: str) -> int:
+    """C's ``atoi``: like sscanf, but 0 when there is no number."""
+    n = c_int(text)
+    return 0 if n is None else n
+
+
 def _queue_add(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     queue, interface = f.get("Queue", ""), f.get("Interface", "")
-    if not queue or not interface:
-        return error("'Queue' and 'Interface' not set.")
+    if not queue:
+        return error("'Queue' not specified.")
+    if not interface:
+        return error("'Interface' not specified.")
     if queue not in pbx.members:
         return error("Unable to add interface to queue: No such queue")
     if interface in pbx.members[queue]:
@@ -43,7 +63,7 @@ def _queue_add(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
         queue,
         f.get("MemberName") or interface,
         interface,
-        int(f.get("Penalty") or 0),
+        max(c_int(f.get("Penalty", "")) or 0, 0),  # a bad or negative penalty is 0, no error
         paused,
         f.get("Reason", "") if paused else "",
         last_pause=int(pbx.now) if paused else 0,
@@ -57,7 +77,11 @@ def _queue_add(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
 
 def _queue_remove(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     queue, interface = f.get("Queue", ""), f.get("Interface", "")
-    member = pbx.members.get(queue, {}).pop(interface, None)
+    if not queue or not interface:
+        return error("Need 'Queue' and 'Interface' parameters.")
+    if queue not in pbx.members:
+        return error("Unable to remove interface from queue: No such queue")
+    member = pbx.members[queue].pop(interface, None)
     if member is None:
         return error("Unable to remove interface: Not there")
     members.removed(pbx, member)
@@ -68,8 +92,8 @@ def _queue_remove(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply
 
 def _queue_pause(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     interface, queue = f.get("Interface", ""), f.get("Queue", "")
-    if not interface or "Paused" not in f:
-        return error("Need 'Interface' and 'Paused' headers.")
+    if not interface or not f.get("Paused"):
+        return error("Need 'Interface' and 'Paused' parameters.")
     paused = f["Paused"].lower() in _TRUE
     reason = f.get("Reason", "")
     targets = [m for m in pbx.memberships(interface) if not queue or m.queue == queue]
@@ -89,12 +113,11 @@ def _queue_pause(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
 
 def _queue_penalty(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     interface, queue = f.get("Interface", ""), f.get("Queue", "")
-    try:
-        penalty = int(f.get("Penalty", ""))
-    except ValueError:
-        return error("Invalid penalty")
+    if not interface or not f.get("Penalty"):
+        return error("Need 'Interface' and 'Penalty' parameters.")
+    penalty = _atoi(f["Penalty"])  # "abc" is penalty 0, as atoi makes it
     targets = [m for m in pbx.memberships(interface) if not queue or m.queue == queue]
-    if not targets:
+    if not targets or penalty < 0:
         return error("Invalid interface, queuename or penalty")
     for m in targets:
         m.penalty = penalty
@@ -109,7 +132,11 @@ def _setvar(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     if not name:
         return error("No variable specified")
     if f.get("Channel"):
-        return error("Setvar on a channel is not simulated; set caller variables with Originate")
+        uid = pbx.uid_of(f["Channel"])
+        if uid is None:
+            return error("No such channel")
+        pbx.var(pbx.live[uid], name, value)
+        return ok("Variable Set")
     pbx.globals[name] = value
     pbx.emit(
         "VarSet",
@@ -123,14 +150,38 @@ def _setvar(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
 
 
 def _originate(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
+    # action_originate's checks, in its order; the simulator then dials only its own queue number.
     dp = pbx.spec.dialplan
-    channel = f.get("Channel", "")
+    channel, app = f.get("Channel", ""), f.get("Application", "")
+    exten, context, priority = f.get("Exten", ""), f.get("Context", ""), f.get("Priority", "")
     if not channel:
         return error("Channel not specified")
+    if priority and c_int(priority) is None:  # a label: the simulated dialplan has none
+        return error("Invalid priority")
+    if f.get("Timeout") and c_int(f["Timeout"]) is None:
+        return error("Invalid timeout")
+    if "/" not in channel:
+        return error("Invalid channel")
+    if not app and not (exten and context and priority):
+        return error("Originate with 'Exten' requires 'Context' and 'Priority'")
     if not channel.startswith(f"Local/{dp.number}@{dp.context}"):
-        return error(
-            f"Originate failed: the simulator answers Local/{dp.number}@{dp.context} only, got {channel}"
+        # Asterisk cannot place this call: a synchronous Originate says so at once, an
+        # asynchronous one is queued and then fails in an OriginateResponse.
+        if f.get("Async", "").lower() not in _TRUE:
+            return error("Originate failed")
+        tech, _, data = channel.partition("/")
+        failed = (
+            ("Response", "Failure"),
+            ("Channel", f"{tech}/{data}"),
+            ("Context", context),
+            ("Exten", exten),
+            ("Reason", "0"),
+            ("Uniqueid", "<null>"),
+            ("CallerIDNum", "<unknown>"),
+            ("CallerIDName", "<unknown>"),
         )
+        pbx.at(0.0, lambda: pbx.emit("OriginateResponse", CALL, *failed, action_id=action_id or None))
+        return ok("Originate successfully queued")
     variables: dict[str, str] = {}  # as given, ``__LABCALL`` included: the channels keep the names
     for pair in f.get("Variable", "").split(","):
         key, sep, value = pair.partition("=")
@@ -147,11 +198,13 @@ def _originate(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
 
 def _hangup(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
     channel = f.get("Channel", "")
+    if not channel:
+        return error("No channel specified")
     uid = pbx.uid_of(channel)
     if uid is None:
         return error("No such channel")
-    cause = int(f.get("Cause") or 0)
-    dialplan.hang_up(pbx, uid, cause)
+    cause = c_int(f.get("Cause", "")) or 0
+    dialplan.hang_up(pbx, uid, cause if 0 <= cause <= 127 else 0)  # a bad cause: hang up without
     return ok("Channel Hungup")
 
 
@@ -186,39 +239,57 @@ def _status(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
 
 
 def _blind_transfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
-    talk = conversation.talk_on(pbx, f.get("Channel", ""))
-    if talk is None:
-        return error("No such channel")
-    if not f.get("Exten"):
+    name, exten = f.get("Channel", ""), f.get("Exten", "")
+    if not name:
+        return error("No channel specified")
+    if not exten:
         return error("No extension specified")
-    transfers.blind_transfer(pbx, talk, f.get("Context", "") or "transfer", f["Exten"])
+    if pbx.uid_of(name) is None:
+        return error("Channel specified does not exist")
+    talk = conversation.talk_on(pbx, name)
+    if talk is None:  # ast_bridge_transfer_blind of a channel in no bridge
+        return error("Transfer invalid")
+    transfers.blind_transfer(pbx, talk, f.get("Context", "") or "transfer", exten)
     return ok("Transfer succeeded")
 
 
 def _atxfer(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
-    talk = conversation.talk_on(pbx, f.get("Channel", ""))
-    if talk is None or talk.caller.two.name == f.get("Channel"):
-        return error("No such channel")
-    if not f.get("Exten"):
+    name, exten = f.get("Channel", ""), f.get("Exten", "")
+    if not name:
+        return error("No channel specified")
+    if not exten:
         return error("No extension specified")
-    transfers.attended_transfer(pbx, talk, f["Exten"])
+    if pbx.uid_of(name) is None:
+        return error("Channel specified does not exist")
+    # Asterisk only queues the feature code and the digits as DTMF on the channel and acks; they
+    # start a transfer only on an agent's leg in a call (the caller's side has no atxfer feature
+    # in the lab's features.conf), elsewhere they are heard and nothing happens.
+    talk = conversation.talk_on(pbx, name)
+    if talk is not None and talk.caller.two.name != name:
+        transfers.attended_transfer(pbx, talk, exten)
     return ok("Atxfer successfully queued")
 
 
 def _redirect(pbx: Pbx, f: Mapping[str, str], action_id: str) -> ActionReply:
-    # manager.c's action_redirect: "Channel not specified", "Channel does not exist: NAME",
-    # "Redirect failed" (its generic refusal: here, any channel but a queue caller's in a call).
-    name = f.get("Channel", "")
+    # action_redirect's checks, in its order. The simulator moves only a queue caller in a call;
+    # any other live channel gets Asterisk's generic refusal.
+    name, context, exten, priority = (f.get(k, "") for k in ("Channel", "Context", "Exten", "Priority"))
     if not name:
         return error("Channel not specified")
+    if not context:
+        return error("Context not specified")
+    if not exten:
+        return error("Exten not specified")
+    if not priority:
+        return error("Priority not specified")
+    if (c_int(priority) or 0) < 1:
+        return error("Priority is invalid")
     if pbx.uid_of(name) is None:
         return error(f"Channel does not exist: {name}")
     talk = conversation.talk_on(pbx, name)
     if talk is None or talk.caller.two.name != name:
         return error("Redirect failed")
-    if not f.get("Exten"):
-        return error("Redirect failed, no extension specified")
-    transfers.redirect(pbx, talk, f.get("Context", "") or "transfer", f["Exten"])
+    transfers.redirect(pbx, talk, context, exten)
     return ok("Redirect successful")
 
 

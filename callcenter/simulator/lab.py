@@ -156,7 +156,7 @@ def rehearse(
                 if transfer and transfer[0] in TRANSFER_ACTIONS:
                     kind, delay, exten = transfer
                     channel = h["Channel"] if kind == "redirect" else h["DestChannel"]
-                    fields = {"Channel": channel, "Context": "transfer", "Exten": str(exten)}
+                    fields = {"Channel": channel, "Context": "transfer", "Exten": str(exten), "Priority": "1"}
                     at(e.at + float(delay), partial(act, TRANSFER_ACTIONS[kind], fields))
                     if kind == "atxfer":  # the agent hangs up to complete it
                         hangup = {"Channel": channel, "Cause": "16"}
