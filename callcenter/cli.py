@@ -66,23 +66,123 @@ def _replay(args: argparse.Namespace) -> int:
     from callcenter.journal import JournalError
     from callcenter.queues.tracker import TrackerConfig
     from callcenter.replay import format_table, replay
+    from callcenter.store import StoreError, open_store
 
     settings = _load(args.config)
     if settings is None:
         return 2
     tracking = settings.tracking
     servicelevels = {q: s for q in tracking.queues if (s := tracking.servicelevel_for(q)) is not None}
+    store = None
     try:
-        report = replay(args.trace, TrackerConfig.from_settings(tracking), servicelevels, args.server)
-    except (TraceError, JournalError) as exc:
+        if args.store:
+            store = open_store(args.store)
+        report = replay(args.trace, TrackerConfig.from_settings(tracking), servicelevels, args.server, store)
+    except (TraceError, JournalError, StoreError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if store is not None:
+            store.close()
     if args.json:
         json.dump(report, sys.stdout, indent=1 if args.pretty else None)
         sys.stdout.write("\n")
     else:
         print(format_table(report))
     return 0
+
+
+def _kpi_rules(args: argparse.Namespace) -> tuple[object, object]:
+    """(KpiRules, ZoneInfo) from the common options of export and report; ValueError if bad."""
+    from zoneinfo import ZoneInfo
+
+    from callcenter.metrics.kpi import KpiRules, SlVariant
+    from callcenter.reports.period import site_zone
+
+    zone = site_zone(args.timezone)
+    rules = KpiRules(servicelevel_s=args.servicelevel, variant=SlVariant(args.variant),
+                     repeat_window_s=args.repeat_days * 86400.0, timezone=zone)  # fmt: skip
+    return rules, ZoneInfo(zone)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from callcenter.metrics.kpi import KpiRules
+    from callcenter.reports.period import moment
+    from callcenter.reports.tables import table
+    from callcenter.reports.writers import ExportError, write
+    from callcenter.store import StoreError, open_store
+
+    try:
+        rules, tz = _kpi_rules(args)
+        start = None if args.start is None else moment(args.start, tz, "--from")  # type: ignore[arg-type]
+        end = None if args.end is None else moment(args.end, tz, "--to")  # type: ignore[arg-type]
+    except ValueError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 2
+    assert isinstance(rules, KpiRules)
+    out = Path(args.out)
+    fmt = args.format or out.suffix.lstrip(".")
+    try:
+        store = open_store(args.store, create=False)
+        try:
+            records = store.stints(start, end, queue=args.queue, agent=args.agent)
+        finally:
+            store.close()
+        columns, rows = table(args.table, records, by=args.by, interval=args.interval, rules=rules)
+        write(out, fmt, columns, rows)
+    except (StoreError, ExportError) as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(rows)} {args.table} rows to {out}", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from callcenter.metrics.kpi import KpiRules
+    from callcenter.reports.monthly import figures, month_range, render
+    from callcenter.store import StoreError, open_store
+
+    try:
+        rules, tz = _kpi_rules(args)
+        assert isinstance(rules, KpiRules)
+        start, end = month_range(args.month, tz)  # type: ignore[arg-type]
+    except ValueError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if out.suffix != ".html":
+        print(f"callcenter: --out: the report is an .html file, got {out.name!r}", file=sys.stderr)
+        return 2
+    try:
+        store = open_store(args.store, create=False)
+        try:
+            records = store.stints(start, end)
+        finally:
+            store.close()
+        out.write_text(render(figures(records, args.month, rules)), encoding="utf-8")
+    except StoreError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"callcenter: {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote the {args.month} report ({len(records)} stints) to {out}", file=sys.stderr)
+    return 0
+
+
+def _analysis_options(p: argparse.ArgumentParser) -> None:
+    from callcenter.metrics.kpi import DEFAULT_VARIANT, SlVariant
+
+    p.add_argument("--store", required=True, help="the store: an SQLite file or a postgresql:// URL")
+    p.add_argument("--timezone", help="the site's IANA time zone (default: the machine's)")
+    p.add_argument("--servicelevel", type=float, default=20.0, help="T, seconds (default 20)")
+    p.add_argument("--variant", choices=[v.value for v in SlVariant], default=DEFAULT_VARIANT.value,
+                   help="service-level formula (default %(default)s; see docs/kpis.md)")  # fmt: skip
+    p.add_argument("--repeat-days", type=float, default=7.0, help="FCR: a repeat call within this many days")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -184,7 +284,10 @@ def _check_config(args: argparse.Namespace) -> int:
     for warning in preflight.warnings(settings):
         print(f"callcenter: {args.config}: warning: {warning}", file=sys.stderr)
     servers = ", ".join(f"{s.name} ({s.host}:{s.port})" for s in settings.ami.servers) or "none"
-    print(f"{args.config}: OK — AMI servers: {servers}; journal: {journal.where}; web: {settings.web.where}")
+    print(
+        f"{args.config}: OK — AMI servers: {servers}; journal: {journal.where}; "
+        f"store: {settings.store.where}; web: {settings.web.where}"
+    )
     return 0
 
 
@@ -265,7 +368,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretty", action="store_true", help="indent the JSON")
     p.add_argument("--config", help="YAML config (service levels, short-abandon threshold)")
     p.add_argument("--server", help="which server of a journal with several")
+    p.add_argument(
+        "--store",
+        help="also write the finished stints into this store (an SQLite file, created if missing, "
+        "or a postgresql:// URL); each is stored once however often the input is replayed",
+    )
     p.set_defaults(func=_replay)
+    p = sub.add_parser(
+        "export", help="stints, journeys, agents or KPIs from a store, as CSV, JSON, xlsx or Parquet"
+    )
+    p.add_argument("table", choices=["stints", "journeys", "agents", "kpis"])
+    _analysis_options(p)
+    p.add_argument("--from", dest="start", help="first day (or moment) included, site time")
+    p.add_argument("--to", dest="end", help="first day (or moment) excluded, site time")
+    p.add_argument("--queue")
+    p.add_argument("--agent")
+    p.add_argument("--by", choices=["queue", "agent", "interval"], default="queue", help="kpis: grouped by")
+    p.add_argument("--interval", choices=["15min", "30min", "hour", "day", "week", "month"], default="day")
+    p.add_argument("--format", choices=["csv", "json", "xlsx", "parquet"], help="default: --out's extension")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_export)
+    p = sub.add_parser("report", help="the monthly service report of a store, as a self-contained HTML file")
+    _analysis_options(p)
+    p.add_argument("--month", required=True, help="YYYY-MM, in the site's time zone")
+    p.add_argument("--out", required=True, help="FILE.html")
+    p.set_defaults(func=_report)
     p = sub.add_parser("demo", help="a simulated call center and the daemon tracking it, on localhost")
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl-C)")
     p.add_argument("--data", default="data", help="folder for the journal and queue_log (default ./data)")

@@ -127,6 +127,28 @@ class JournalSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StoreSettings:
+    """Finished stints and agent changes for analysts: an SQLite file at `path` (the default), or
+    a PostgreSQL database when `url` is set (it may be the journal's database)."""
+
+    enabled: bool = True
+    path: str = "data/store.sqlite3"
+    url: str | None = field(default=None, repr=False)
+
+    @property
+    def where(self) -> str:
+        """Where the store is, for logs and check-config (never a password)."""
+        if not self.enabled:
+            return "off"
+        return f"PostgreSQL {redact(self.url)}" if self.url else f"SQLite {self.path}"
+
+    @property
+    def target(self) -> str:
+        """What :func:`callcenter.store.open_store` takes."""
+        return self.url or self.path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LogSettings:
     level: LogLevel = "info"
     figures_interval_s: float = 60.0
@@ -171,6 +193,7 @@ class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     journal: JournalSettings = field(default_factory=JournalSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
     log: LogSettings = field(default_factory=LogSettings)
     web: WebSettings = field(default_factory=WebSettings)
 
@@ -342,6 +365,18 @@ def _journal(raw: object, base_dir: Path | None, problems: list[str]) -> Journal
     )
 
 
+def _store(raw: object, base_dir: Path | None, problems: list[str]) -> StoreSettings:
+    section = rules.Section(raw, "store", rules.field_names(StoreSettings), problems)
+    d = StoreSettings()
+    path = section.get("path", d.path, rules.text())
+    if base_dir is not None:
+        path = str(base_dir / path)
+    url = section.get("url", None, rules.optional(_postgres_url))
+    if url is not None and "path" in section.values:
+        problems.append("store: expected store.path (SQLite) or store.url (PostgreSQL), got both")
+    return StoreSettings(enabled=section.get("enabled", d.enabled, rules.boolean), path=path, url=url)
+
+
 def _log(raw: object, problems: list[str]) -> LogSettings:
     section = rules.Section(raw, "log", rules.field_names(LogSettings), problems)
     d = LogSettings()
@@ -386,8 +421,9 @@ def _web(raw: object, base_dir: Path | None, problems: list[str]) -> WebSettings
 def parse_settings(data: object, *, base_dir: Path | None = None) -> Settings:
     """Validate a parsed YAML document (None for an empty file) into `Settings`.
 
-    A relative `journal.path` (including the default), `web.tls_cert` or `web.tls_key` is joined to
-    `base_dir`, the config file's folder, when given. Raises `ConfigError` listing every problem found.
+    A relative `journal.path` or `store.path` (including the defaults), `web.tls_cert` or
+    `web.tls_key` is joined to `base_dir`, the config file's folder, when given. Raises
+    `ConfigError` listing every problem found.
     """
     problems: list[str] = []
     root = rules.Section(data, rules.ROOT, rules.field_names(Settings), problems)
@@ -395,6 +431,7 @@ def parse_settings(data: object, *, base_dir: Path | None = None) -> Settings:
         ami=_ami(root.values.get("ami"), problems),
         tracking=_tracking(root.values.get("tracking"), problems),
         journal=_journal(root.values.get("journal"), base_dir, problems),
+        store=_store(root.values.get("store"), base_dir, problems),
         log=_log(root.values.get("log"), problems),
         web=_web(root.values.get("web"), base_dir, problems),
     )

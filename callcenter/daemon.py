@@ -31,11 +31,14 @@ from callcenter.queues import changes as ch
 from callcenter.queues.tracker import TrackerConfig
 from callcenter.queues.views import queue_views
 from callcenter.sinks import LogLines, Totals
+from callcenter.store import SqlStore, open_store
+from callcenter.store.sink import StoreSink
 from callcenter.web.app import build_app
 from callcenter.web.server import WebServer
 from callcenter.web.view import LinkView, QueueSnapshot, ServerView
 
 log = logging.getLogger("callcenter")
+SINK_SETTLE_S = 10.0  # at a clean stop, how long the store may take to write its last changes
 
 
 def server_address(server: AmiServer) -> ServerAddress:
@@ -206,21 +209,42 @@ class PbxLink:
 
 
 class Daemon:
-    """Opens the web's socket and the journal at construction (either may raise: `WebError`,
-    `JournalError`); `run()` closes both when it ends."""
+    """Opens the web's socket, the journal and the store at construction (any may raise:
+    `WebError`, `JournalError`, `StoreError`); `run()` closes them when it ends."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         web = settings.web
         self.web = WebServer(web, build_app(self, api_token=web.api_token)) if web.enabled else None
+        self.journal: JournalStore | None = None
+        self.store: SqlStore | None = None
         try:
             self.journal = open_journal(settings.journal, writer=True) if settings.journal.enabled else None
+            self.store = open_store(settings.store.target) if settings.store.enabled else None
         except BaseException:
-            if self.web is not None:
-                self.web.close()
+            self._close()
             raise
-        self.links = [PbxLink(server, settings, self.journal) for server in settings.ami.servers]
+        self.links = [
+            PbxLink(server, settings, self.journal, self._store_sinks(server.name))
+            for server in settings.ami.servers
+        ]
         self._stopping = asyncio.Event()
+
+    def _store_sinks(self, server: str) -> list[QueuedSink]:
+        if self.store is None:
+            return []
+        journal = self.journal
+        rows = None if journal is None else (lambda: journal.rows(server))
+        config = TrackerConfig.from_settings(self.settings.tracking)
+        return [StoreSink(self.store, server, rows, config)]
+
+    def _close(self) -> None:
+        if self.web is not None:
+            self.web.close()
+        if self.journal is not None:
+            self.journal.close()
+        if self.store is not None:
+            self.store.close()
 
     def servers(self) -> list[ServerView]:
         """The daemon as the web reads it (`callcenter.web.view.CallCenterView`)."""
@@ -271,7 +295,7 @@ class Daemon:
                     group.create_task(self._client(link), name=f"ami-{link.server.name}")
                     group.create_task(link.resync_loop(), name=f"resync-{link.server.name}")
                     group.create_task(link.status_checks(), name=f"status-{link.server.name}")
-                    if link.fanout.lanes:  # queued sinks (none yet: the store and screens come next)
+                    if link.fanout.lanes:  # queued sinks: the store (screens and wallboard come next)
                         group.create_task(link.fanout.run(), name=f"sinks-{link.server.name}")
                 group.create_task(self._figures(), name="figures")
                 await self._stopping.wait()
@@ -281,14 +305,16 @@ class Daemon:
                     await web  # in-flight requests finish, connections close
                 for link in self.links:
                     await link.client.stop()
+                for link in self.links:  # the store gets what the links last said
+                    if not await link.fanout.settle(SINK_SETTLE_S):
+                        log.warning(
+                            "%s: sinks still busy at stop; the store catches up at start", link.server.name
+                        )
                 raise _Stop
         except* _Stop:
             pass
         finally:
-            if self.web is not None:
-                self.web.close()
-            if self.journal is not None:
-                self.journal.close()
+            self._close()
 
     def web_line(self) -> str:
         """Where the web answers, for the start-up log and the demo."""

@@ -91,6 +91,7 @@ DEMO_TRAFFIC = TrafficSpec(calls_per_hour=(480.0,), patience_s=60.0, talk_s=50.0
 
 
 DEMO_WEB_PORT = 8080
+DEMO_STORE = "demo-store.sqlite3"
 
 
 def demo_settings(port: int, secret: str, data: Path, web_port: int = DEMO_WEB_PORT) -> Settings:
@@ -99,6 +100,7 @@ def demo_settings(port: int, secret: str, data: Path, web_port: int = DEMO_WEB_P
                              "reconnect_min_s": 0.2, "reconnect_max_s": 2}]},
         "tracking": {"queues": {"support": {"wrapup_s": 2}, "support-l2": {"wrapup_s": 2}}},
         "journal": {"path": str(data / "demo-journal.sqlite3")},
+        "store": {"path": str(data / DEMO_STORE)},
         "log": {"level": "warning", "figures_interval_s": 3600},
         "web": {"port": web_port},
     })  # fmt: skip
@@ -141,7 +143,9 @@ async def demo(
     journal, queue_log = data / "demo-journal.sqlite3", data / "demo-queue_log"
     fresh = not keep
     if fresh:  # each demo starts clean: figures of this run only (--keep goes on from the last)
-        remove_sqlite_journal(journal)
+        remove_sqlite_journal(journal)  # refuses while another demo holds it, before anything goes
+        for leftover in (DEMO_STORE, DEMO_STORE + "-wal", DEMO_STORE + "-shm"):
+            (data / leftover).unlink(missing_ok=True)
         queue_log.unlink(missing_ok=True)
     secret = secrets.token_hex(8)
     options = ServerOptions(port=0, username="demo", secret=secret)
@@ -157,6 +161,11 @@ async def demo(
         print(f"  AMI simulator   127.0.0.1:{server.port} (username demo)", flush=True)
         print(f"  journal         {journal} ({'new' if fresh else 'kept: this run adds to it'})", flush=True)
         print(f"  queue_log       {queue_log} (what Asterisk itself would write)", flush=True)
+        print(
+            f"  store           {data / DEMO_STORE} (finished calls: `callcenter report --store` and "
+            "`callcenter export` read it)",
+            flush=True,
+        )
         print(
             f"  The call center opened {WARMUP_S / 60:.0f} minutes before the daemon connected: those calls\n"
             "  are in queue_log only. The daemon adopts the calls still in progress from Asterisk's status\n"

@@ -63,6 +63,7 @@ class _Lane:
     lost_from: Positioned | None = None
     overflowed: bool = False
     failures: int = 0
+    busy: bool = False  # a batch taken from the queue and not yet consumed
 
 
 class FanOut:
@@ -110,9 +111,20 @@ class FanOut:
             for lane in self.lanes:
                 group.create_task(self._drain(lane), name=f"sink-{lane.sink.name}")
 
+    async def settle(self, timeout_s: float) -> bool:
+        """Wait until every queued sink has consumed what it was given (at a clean stop); False
+        if some had not after ``timeout_s`` (what they miss is re-read from the journal at start)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while any(lane.busy or not lane.queue.empty() or lane.overflowed for lane in self.lanes):
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
     async def _drain(self, lane: _Lane) -> None:
         while True:
             first = await lane.queue.get()
+            lane.busy = True
             batch = [first]
             while not lane.queue.empty() and len(batch) < 1000:
                 batch.append(lane.queue.get_nowait())
@@ -126,3 +138,5 @@ class FanOut:
                 log.exception(
                     "sink %s failed on %d changes; it goes on with the next", lane.sink.name, len(batch)
                 )
+            finally:
+                lane.busy = False

@@ -30,27 +30,30 @@ def problems(settings: Settings) -> list[str]:
             found.append(str(exc))
     journal = settings.journal
     if journal.enabled and journal.url is None:
-        found += _sqlite_problems(Path(journal.path))
+        found += _sqlite_problems(Path(journal.path), "journal")
+    store = settings.store
+    if store.enabled and store.url is None:
+        found += _sqlite_problems(Path(store.path), "store")
     return found
 
 
-def _sqlite_problems(path: Path) -> list[str]:
+def _sqlite_problems(path: Path, what: str) -> list[str]:
     if path.exists():
         if path.is_dir():
-            return [f"journal.path: expected a file, got the folder {str(path)!r}"]
+            return [f"{what}.path: expected a file, got the folder {str(path)!r}"]
         if not os.access(path, os.R_OK | os.W_OK):
-            return [f"journal.path: {str(path)!r} is not readable and writable by this user"]
+            return [f"{what}.path: {str(path)!r} is not readable and writable by this user"]
         folder = path.parent
     else:
         folder = path.parent
         while not folder.exists():  # the daemon creates missing folders: the first existing one counts
             folder = folder.parent
         if not folder.is_dir():
-            return [f"journal.path: {str(folder)!r} is not a folder, so {str(path)!r} cannot be created"]
+            return [f"{what}.path: {str(folder)!r} is not a folder, so {str(path)!r} cannot be created"]
     if not os.access(folder, os.W_OK | os.X_OK):
         return [
-            f"journal.path: the folder {str(folder)!r} is not writable by this user "
-            f"(the journal and its -wal/-shm/.lock files go there)"
+            f"{what}.path: the folder {str(folder)!r} is not writable by this user "
+            f"(the {what} and its -wal/-shm{'/.lock' if what == 'journal' else ''} files go there)"
         ]
     return []
 

@@ -14,6 +14,8 @@ from callcenter.pgurl import looks_like_url
 from callcenter.queues import changes as ch
 from callcenter.queues.model import StintRecord
 from callcenter.queues.tracker import TrackerConfig
+from callcenter.store import SqlStore
+from callcenter.store.sink import KEPT, write_all
 
 
 def is_journal(path: str | Path) -> bool:
@@ -50,26 +52,38 @@ def replay(
     config: TrackerConfig | None = None,
     servicelevels: dict[str, int] | None = None,
     server: str | None = None,
+    store: SqlStore | None = None,
 ) -> dict[str, Any]:
     """Replay a trace; return the report object of ``callcenter replay --json``.
 
     ``servicelevels`` (configured per queue) is used where the stream never showed Asterisk's own.
+    ``store``: also write the finished stints and agent changes there, under the journal's server
+    name (a trace's: its file name), each once however often the same input is replayed.
     """
     ingest = Ingest(config=config)
     records: list[StintRecord] = []
+    kept: list[tuple[int, ch.Change]] = []
 
-    def collect(changes: list[ch.Change]) -> None:
+    def collect(changes: list[ch.Change], position: int) -> None:
         records.extend(c.record for c in changes if isinstance(c, ch.StintEnded))
+        if store is not None:
+            kept.extend((position, c) for c in changes if isinstance(c, KEPT))
 
     if is_journal(path):
-        for row in journal_rows(path, server):
+        rows = journal_rows(path, server)
+        for position, row in enumerate(rows, start=1):
+            if server is None:
+                server = row.server
             if row.kind == LINK:
-                collect(ingest.link(row.data.decode("utf-8", "replace"), row.received_at))
+                collect(ingest.link(row.data.decode("utf-8", "replace"), row.received_at), position)
             else:
-                collect(ingest.feed(row.data, row.received_at))
+                collect(ingest.feed(row.data, row.received_at), position)
     else:
-        for chunk in read_chunks(path):
-            collect(ingest.feed(chunk))
+        server = Path(path).name
+        for position, chunk in enumerate(read_chunks(path), start=1):
+            collect(ingest.feed(chunk), position)
+    if store is not None:
+        write_all(store, server or "", kept)
     # Stints still open where the input ends are in progress, as they are for the live daemon
     # when it stops: listed, but not in the figures (a daemon resumes them from its journal).
     open_at_end = [c.record for c in ingest.finish() if isinstance(c, ch.StintEnded)]

@@ -90,6 +90,12 @@ def test_check_config_checks_what_run_needs(tmp_path: Path) -> None:
         result.returncode == 1
         and f"journal.path: expected a file, got the folder '{a_folder}'" in result.stderr
     )
+    config.write_text(SERVER + f"store:\n  path: {a_folder}\n")
+    result = cli("check-config", str(config))
+    assert (
+        result.returncode == 1
+        and f"store.path: expected a file, got the folder '{a_folder}'" in result.stderr
+    )
 
 
 def test_check_config_lists_every_problem(tmp_path: Path) -> None:
@@ -356,3 +362,27 @@ def test_a_closed_pipe_ends_the_replay_quietly() -> None:
 def test_every_command_documents_the_exit_statuses() -> None:
     text = cli("--help").stdout
     assert "exit status (every command):" in text and "  2  usage or configuration" in text
+
+
+def test_replay_into_a_store_stores_each_stint_once(tmp_path: Path) -> None:
+    from callcenter.store import open_store
+    from tests.asterisk_truth import refused_joins, stints
+
+    store = tmp_path / "store.sqlite3"
+    for _ in range(2):
+        result = cli("replay", str(TRACES / "k_escalation.ami.gz"), "--store", str(store))
+        assert result.returncode == 0, result.stderr
+    s = open_store(store, create=False)
+    got = s.stints()
+    s.close()
+    want = len(stints("k_escalation")) + len(refused_joins("k_escalation"))
+    assert len(got) == want and {(r.call_id, r.queue) for r in got} >= set(stints("k_escalation"))
+    foreign = tmp_path / "notes.sqlite3"
+    foreign.write_bytes(b"hello")
+    result = cli("replay", str(TRACES / "k_escalation.ami.gz"), "--store", str(foreign))
+    assert (
+        result.returncode == 1
+        and result.stderr.count("\n") == 1
+        and "not an SQLite database" in result.stderr
+    )
+    assert foreign.read_bytes() == b"hello"

@@ -345,7 +345,7 @@ def test_unknown_key_is_reported_with_the_allowed_keys() -> None:
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        ({"logging": {}}, "logging: unknown key (expected one of: ami, tracking, journal, log, web)"),
+        ({"logging": {}}, "logging: unknown key (expected one of: ami, tracking, journal, store, log, web)"),
         ({"ami": {"server": []}}, "ami.server: unknown key (expected one of: servers)"),
         (
             {"journal": {"file": "x"}},
@@ -401,7 +401,7 @@ def test_every_problem_is_reported_together_in_file_order() -> None:
         extra: 1
         """)
     assert problems == (
-        "extra: unknown key (expected one of: ami, tracking, journal, log, web)",
+        "extra: unknown key (expected one of: ami, tracking, journal, store, log, web)",
         UNKNOWN_PROT,
         "ami.servers[0].port: expected an integer 1-65535, got 'abc'",
         "ami.servers[0].secret: required",

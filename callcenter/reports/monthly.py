@@ -1,0 +1,230 @@
+# ruff: noqa: E501 - the page's HTML template reads best with its lines whole
+"""The monthly service report ("informe mensual"): one self-contained HTML file, charts inline (SVG).
+
+Built from the store's stints of one calendar month in the site's time zone. ``figures()`` is
+pure (the numbers, testable by hand); ``render()`` turns them into the page.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callcenter.metrics import erlang
+from callcenter.metrics.kpi import SL_FORMULAS, KpiRules, arrived_at, fcr, kpis, kpis_by
+from callcenter.queues.model import LOST_OUTCOMES, Outcome, StintRecord
+
+WAIT_BUCKETS = ((0, 5), (5, 10), (10, 20), (20, 30), (30, 60), (60, 120), (120, None))  # seconds, [lo, hi)
+TARGET_SL_PCT = 80.0
+LOST_WORDS = {
+    "timeout": "waited until the queue's timeout",
+    "leaveempty": "left: no agent logged in any more",
+    "exitwithkey": "left with a key (callback, voicemail)",
+    "joinempty": "refused: no agent logged in",
+    "full": "refused: queue full",
+    "joinunavail": "refused: no agent available",
+    "withdraw": "withdrawn",
+}
+
+
+def month_range(month: str, tz: ZoneInfo) -> tuple[float, float]:
+    """[start, end) of a "YYYY-MM" month in the site's zone, as epoch seconds."""
+    try:
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=tz)
+    except ValueError as exc:
+        raise ValueError(f"--month: expected YYYY-MM, got {month!r}") from exc
+    end = start.replace(year=start.year + (start.month == 12), month=start.month % 12 + 1)
+    return start.timestamp(), end.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    month: str
+    site_zone: str
+    rules: KpiRules
+    total: dict[str, Any]
+    by_queue: dict[str, dict[str, Any]]
+    by_day: list[tuple[str, int, int, float | None]]  # day, offered, answered, SL %
+    by_hour: list[tuple[int, int]]  # hour of day, offered
+    abandon_waits: list[tuple[str, int]]
+    agents: list[tuple[str, int, float, float]]  # agent, answered, talk hours, avg talk s
+    fcr: tuple[int, int]
+    staffing: list[tuple[int, float, float, int]]  # busiest hours: hour, calls/h, AHT s, agents needed
+
+
+def figures(records: Sequence[StintRecord], month: str, rules: KpiRules) -> Report:
+    tz = ZoneInfo(rules.timezone)
+    total = kpis(records, rules).as_dict(rules)
+    by_queue = {k[0]: g.as_dict(rules) for k, g in kpis_by(records, ("queue",), rules).items()}
+    days = {k[0][:10]: g for k, g in kpis_by(records, ("interval",), rules, interval="day").items()}
+    start, end = month_range(month, tz)
+    by_day = []
+    day = datetime.fromtimestamp(start, tz)
+    while day.timestamp() < end:  # every day of the month, those without calls too
+        g = days.get(day.date().isoformat())
+        by_day.append((day.date().isoformat(), g.offered if g else 0, g.answered if g else 0,
+                       g.service_level(rules.variant) if g else None))  # fmt: skip
+        day = (day + timedelta(days=1)).replace(hour=0)
+    hours = [0] * 24
+    hour_days: dict[int, set[str]] = {h: set() for h in range(24)}
+    talk_by_hour: dict[int, list[float]] = {h: [] for h in range(24)}
+    for r in records:
+        local = datetime.fromtimestamp(arrived_at(r), tz)
+        hours[local.hour] += 1
+        hour_days[local.hour].add(local.date().isoformat())
+        if r.outcome is Outcome.ANSWERED and r.talk_s is not None:
+            talk_by_hour[local.hour].append(r.talk_s)
+    waits = [r.wait_s for r in records if r.outcome is Outcome.ABANDONED and r.wait_s is not None]
+    buckets = []
+    for lo, hi in WAIT_BUCKETS:
+        label = f"{lo}–{hi} s" if hi is not None else f"{lo} s and more"
+        buckets.append((label, sum(lo <= w and (hi is None or w < hi) for w in waits)))
+    talk: dict[str, list[float]] = {}
+    for r in records:
+        if r.outcome is Outcome.ANSWERED and r.agent:
+            talk.setdefault(r.agent, []).append(r.talk_s or 0.0)
+    agents = [
+        (a, len(t), round(sum(t) / 3600, 2), round(sum(t) / len(t), 1)) for a, t in sorted(talk.items())
+    ]
+    staffing = []
+    for h in sorted(range(24), key=lambda h: -hours[h])[:3]:
+        if not hours[h] or not talk_by_hour[h]:
+            continue
+        per_hour = hours[h] / len(hour_days[h])  # mean arrivals in that hour, over the days it had calls
+        aht = sum(talk_by_hour[h]) / len(talk_by_hour[h])
+        need = erlang.agents_needed(per_hour, aht, TARGET_SL_PCT / 100, rules.servicelevel_s).agents
+        staffing.append((h, round(per_hour, 1), round(aht, 1), need))
+    return Report(month, rules.timezone, rules, total, by_queue, by_day, list(enumerate(hours)), buckets,
+                  agents, fcr(records, rules.repeat_window_s), sorted(staffing))  # fmt: skip
+
+
+# -- the page ----------------------------------------------------------------------------------------
+
+
+def bars(
+    values: Sequence[tuple[str, float]], *, title: str, unit: str = "", target: float | None = None
+) -> str:
+    """A horizontal-axis bar chart as inline SVG (no script, no external file)."""
+    width, height, left, bottom = 720, 220, 40, 40
+    top = max([v for _, v in values] + [target or 0, 1])
+    step = (width - left - 10) / max(len(values), 1)
+    parts = [f'<svg role="img" aria-label="{html.escape(title)}" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">']  # fmt: skip
+    parts.append(
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" stroke="#555"/>'
+    )
+    for i, (label, v) in enumerate(values):
+        h = (height - bottom - 10) * v / top
+        x = left + i * step
+        parts.append(f'<rect x="{x + 2:.1f}" y="{height - bottom - h:.1f}" width="{max(step - 4, 1):.1f}" '
+                     f'height="{h:.1f}" fill="#2f6db5"><title>{html.escape(label)}: {v:g}{unit}</title></rect>')  # fmt: skip
+        if len(values) <= 31:
+            parts.append(f'<text x="{x + step / 2:.1f}" y="{height - bottom + 14}" font-size="9" '
+                         f'text-anchor="middle">{html.escape(label)}</text>')  # fmt: skip
+    if target is not None:
+        y = height - bottom - (height - bottom - 10) * target / top
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" stroke="#c0392b" '
+                     f'stroke-dasharray="4 3"/><text x="{left + 2}" y="{y - 3:.1f}" font-size="10" '
+                     f'fill="#c0392b">target {target:g}{unit}</text>')  # fmt: skip
+    parts.append(f'<text x="{left}" y="{height - 8}" font-size="11">{html.escape(title)}</text></svg>')
+    return "".join(parts)
+
+
+def _num(v: float | int | None, unit: str = "") -> str:
+    return "—" if v is None else f"{v:g}{unit}"
+
+
+def render(report: Report) -> str:
+    t = report.total
+    rules = report.rules
+    e = html.escape
+    lost_rows = "".join(
+        f"<tr><td>{e(LOST_WORDS[o.value])}</td><td>{t['lost_by_cause'][o.value]}</td></tr>"
+        for o in LOST_OUTCOMES
+    )
+    queue_rows = "".join(
+        f"<tr><td>{e(q)}</td><td>{d['offered']}</td><td>{d['answered']}</td><td>{d['abandoned']}</td>"
+        f"<td>{d['lost']}</td><td>{_num(d['service_level_pct'], ' %')}</td><td>{_num(d['asa_s'], ' s')}</td>"
+        f"<td>{_num(d['max_wait_s'], ' s')}</td><td>{_num(d['avg_talk_s'], ' s')}</td></tr>"
+        for q, d in report.by_queue.items()
+    )
+    agent_rows = "".join(
+        f"<tr><td>{e(a)}</td><td>{n}</td><td>{h:g}</td><td>{_num(avg, ' s')}</td></tr>"
+        for a, n, h, avg in report.agents
+    )
+    staffing_rows = "".join(
+        f"<tr><td>{h:02d}:00–{h:02d}:59</td><td>{calls:g}</td><td>{aht:g} s</td><td>{need}</td></tr>"
+        for h, calls, aht, need in report.staffing
+    )
+    resolved, answered_journeys = report.fcr
+    fcr_pct = _num(round(100 * resolved / answered_journeys, 1) if answered_journeys else None, " %")
+    window_days = rules.repeat_window_s / 86400
+    day_sl = [(d[8:], sl or 0.0) for d, _, _, sl in report.by_day]
+    charts = [
+        bars([(d[8:], o) for d, o, _, _ in report.by_day], title="Calls offered per day"),
+        bars(day_sl, title=f"Service level per day ({rules.variant.value})", unit=" %", target=TARGET_SL_PCT),
+        bars([(f"{h:02d}", n) for h, n in report.by_hour], title="Calls by hour of day (all days)"),
+        bars(report.abandon_waits, title="Abandoned calls by how long the caller waited"),
+    ]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Monthly service report {e(report.month)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em auto; max-width: 60em; color: #222; }}
+h1 {{ font-size: 1.6em; }} h2 {{ font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }}
+table {{ border-collapse: collapse; margin: .5em 0; }} td, th {{ border: 1px solid #ccc; padding: .25em .6em; }}
+th {{ background: #eef; text-align: left; }} .big td {{ font-size: 1.1em; }} .note {{ color: #666; }}
+</style></head><body>
+<h1>Monthly service report — {e(report.month)}</h1>
+<p class="note">Site time zone {e(report.site_zone)}. Made by callcenter from the store of finished calls.</p>
+<h2>Established and lost calls</h2>
+<table class="big"><tr><th>Offered</th><th>Established (answered)</th><th>Abandoned</th>
+<th>Lost, other causes</th><th>Answer rate</th><th>Abandon rate</th></tr>
+<tr><td>{t["offered"]}</td><td>{t["answered"]}</td><td>{t["abandoned"]} ({t["short_abandoned"]} short)</td>
+<td>{t["lost"]}</td><td>{_num(t["answer_rate_pct"], " %")}</td><td>{_num(t["abandon_rate_pct"], " %")}</td></tr></table>
+<table><tr><th>Lost by cause</th><th>Calls</th></tr>{lost_rows}</table>
+<h2>Service level and waiting</h2>
+<p>Service level <b>{_num(t["service_level_pct"], " %")}</b> (target {TARGET_SL_PCT:g} %) —
+variant <i>{e(rules.variant.value)}</i>: {e(SL_FORMULAS[rules.variant])}, T = {rules.servicelevel_s:g} s.
+Average speed of answer {_num(t["asa_s"], " s")}; average wait {_num(t["avg_wait_s"], " s")};
+longest wait {_num(t["max_wait_s"], " s")}; average call time {_num(t["avg_talk_s"], " s")}.</p>
+{charts[1]}
+<h2>Volume</h2>
+{charts[0]}
+{charts[2]}
+<h2>Abandoned calls by wait</h2>
+{charts[3]}
+<h2>By queue</h2>
+<table><tr><th>Queue</th><th>Offered</th><th>Answered</th><th>Abandoned</th><th>Lost</th><th>Service level</th>
+<th>ASA</th><th>Longest wait</th><th>Avg call time</th></tr>{queue_rows}</table>
+<h2>Agents</h2>
+<table><tr><th>Agent</th><th>Calls answered</th><th>Talk hours</th><th>Avg call time</th></tr>{agent_rows}</table>
+<h2>Resolved on the first call</h2>
+<p>{fcr_pct} of answered calls ({resolved} of {answered_journeys}) were not followed by another call from
+the same number within {window_days:g} days. <span class="note">Measured from repeat calls until tickets
+record the agent's "solved on the call" flag.</span></p>
+<h2>User satisfaction</h2>
+<p class="note">No post-call survey answers are stored yet.</p>
+<h2>Most frequent requests</h2>
+<p class="note">Ticket categories appear here once agents document calls in tickets.</p>
+<h2>Staffing advice (Erlang C)</h2>
+<p>Agents needed in the month's busiest hours for {TARGET_SL_PCT:g} % answered within {rules.servicelevel_s:g} s,
+from the mean calls per hour on the days with calls then and the measured average call time:</p>
+<table><tr><th>Hour</th><th>Calls per hour</th><th>Average call time</th><th>Agents needed</th></tr>
+{staffing_rows}</table>
+<h2>Definitions</h2>
+<ul>
+<li>Offered: every call that reached a queue, refused ones included (queue full, no agents).</li>
+<li>Established (answered): connected to an agent. Abandoned: the caller hung up while waiting; short: within
+the short-abandon threshold. Lost: every other way a call left a queue without an agent (causes above).</li>
+<li>Answer rate = answered / offered. Abandon rate = abandoned / offered.</li>
+<li>Service level ({e(rules.variant.value)}) = {e(SL_FORMULAS[rules.variant])}; a wait equal to T is within.</li>
+<li>ASA = total wait of answered calls / answered. Average wait counts every call that waited.</li>
+<li>Average call time = total talk time / answered calls whose end was seen.</li>
+<li>A call counts in the day and hour it arrived, in the site's time zone.</li>
+</ul>
+</body></html>
+"""

@@ -1,0 +1,120 @@
+"""The export tables, built from stored stints. Pure: rows of plain values, columns named once.
+
+- ``stints``: one row per stint (a call's time in one queue), every stored field;
+- ``journeys``: one row per call (its stints across queues, level 1 → level 2);
+- ``agents``: per agent: answered, talk, average talk, unanswered rings;
+- ``kpis``: the KPIs by queue, agent or interval, with the service level's variant and formula.
+
+Times are shown in the site's time zone (ISO 8601 with the offset), next to nothing else: the
+epoch seconds stay in the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callcenter.metrics.kpi import KpiRules, arrived_at, kpis_by
+from callcenter.queues.model import LOST_OUTCOMES, Outcome, StintRecord
+
+TABLES = ("stints", "journeys", "agents", "kpis")
+
+Table = tuple[list[str], list[list[Any]]]  # (columns, rows)
+LOST_NAMES = [o.value for o in LOST_OUTCOMES]
+
+
+def local(at: float | None, tz: ZoneInfo) -> str:
+    return "" if at is None else datetime.fromtimestamp(at, tz).isoformat(timespec="seconds")
+
+
+def stints_table(records: Sequence[StintRecord], tz: ZoneInfo) -> Table:
+    columns = ["call_id", "journey_id", "queue", "caller_num", "caller_name", "outcome", "joined_at",
+               "ended_at", "wait_s", "talk_s", "agent", "interface", "ended_by", "transfer_target",
+               "short_abandon", "ring_no_answer", "join_seen", "end_seen"]  # fmt: skip
+    rows = [
+        [
+            r.call_id,
+            r.linked_id,
+            r.queue,
+            r.caller_num,
+            r.caller_name,
+            r.outcome.value,
+            local(r.joined_at, tz),
+            local(r.ended_at, tz),
+            r.wait_s,
+            r.talk_s,
+            r.agent or "",
+            r.interface or "",
+            r.ended_by or "",
+            r.transfer_target or "",
+            r.short_abandon,
+            r.ring_no_answer,
+            r.join_seen,
+            r.end_seen,
+        ]
+        for r in records
+    ]
+    return columns, rows
+
+
+def journeys_table(records: Sequence[StintRecord], tz: ZoneInfo) -> Table:
+    """A call's stints in arrival order: where it went, how it ended, how long it waited in all."""
+    journeys: dict[str, list[StintRecord]] = {}
+    for r in sorted(records, key=lambda r: (arrived_at(r), r.call_id)):
+        journeys.setdefault(r.linked_id, []).append(r)
+    columns = ["journey_id", "caller_num", "arrived_at", "ended_at", "path", "outcome", "answered_in",
+               "agent", "wait_s", "talk_s", "stints"]  # fmt: skip
+    rows = []
+    for jid, stints in journeys.items():
+        answered = [s for s in stints if s.outcome is Outcome.ANSWERED]
+        last = answered[-1] if answered else stints[-1]
+        waits = [s.wait_s for s in stints if s.wait_s is not None]
+        talks = [s.talk_s for s in answered if s.talk_s is not None]
+        first, ended = arrived_at(stints[0]), max(s.ended_at for s in stints)
+        rows.append([
+            jid, stints[0].caller_num, local(first, tz), local(ended, tz),
+            " > ".join(s.queue for s in stints), last.outcome.value, last.queue if answered else "",
+            last.agent or "", sum(waits) if waits else None, sum(talks) if talks else None, len(stints),
+        ])  # fmt: skip
+    return columns, rows
+
+
+def agents_table(records: Sequence[StintRecord]) -> Table:
+    per: dict[str, list[float]] = {}
+    for r in records:
+        if r.agent and r.outcome is Outcome.ANSWERED:
+            per.setdefault(r.agent, []).append(r.talk_s or 0.0)
+    columns = ["agent", "answered", "talk_s", "avg_talk_s"]
+    rows = [[a, len(t), round(sum(t), 3), round(sum(t) / len(t), 3)] for a, t in sorted(per.items())]
+    return columns, rows
+
+
+KPI_COLUMNS = ["offered", "answered", "abandoned", "short_abandoned", "lost", "unknown", "answer_rate_pct",
+               "abandon_rate_pct", "abandon_rate_without_short_pct", "service_level_pct",
+               "service_level_threshold_s", "service_level_variant", "service_level_formula", "asa_s",
+               "avg_wait_s", "max_wait_s", "avg_talk_s"]  # fmt: skip
+
+
+def kpis_table(records: Sequence[StintRecord], by: str, interval: str, rules: KpiRules) -> Table:
+    groups = kpis_by(records, (by,), rules, interval=interval)
+    rows = []
+    for (key,), k in groups.items():
+        d = k.as_dict(rules)
+        lost = d.pop("lost_by_cause")
+        rows.append([key, *(d[c] for c in KPI_COLUMNS), *(lost[c] for c in LOST_NAMES)])
+    return [by, *KPI_COLUMNS, *(f"lost_{n}" for n in LOST_NAMES)], rows
+
+
+def table(name: str, records: Sequence[StintRecord], *, by: str, interval: str, rules: KpiRules) -> Table:
+    tz = ZoneInfo(rules.timezone)
+    if name == "stints":
+        return stints_table(records, tz)
+    if name == "journeys":
+        return journeys_table(records, tz)
+    if name == "agents":
+        return agents_table(records)
+    if name == "kpis":
+        return kpis_table(records, by, interval, rules)
+    raise ValueError(f"expected one of {', '.join(TABLES)}, got {name!r}")

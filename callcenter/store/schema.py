@@ -1,0 +1,85 @@
+"""The store's tables, as numbered migrations: a database is brought from its version to the last.
+
+One DDL for both engines: SQLite takes PostgreSQL's type names by affinity, and both know
+``INSERT ... ON CONFLICT DO NOTHING``. A migration is never edited once released; a change of
+shape is a new one, so any older database upgrades in place.
+"""
+
+from __future__ import annotations
+
+# (version, statements). Version 1 was the first store (stints only); 2 added agent states.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE stints (
+                server TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                call_id TEXT NOT NULL,
+                linked_id TEXT NOT NULL,
+                queue TEXT NOT NULL,
+                caller_num TEXT NOT NULL,
+                caller_name TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                joined_at DOUBLE PRECISION,
+                ended_at DOUBLE PRECISION NOT NULL,
+                wait_s DOUBLE PRECISION,
+                talk_s DOUBLE PRECISION,
+                agent TEXT,
+                interface TEXT,
+                ended_by TEXT,
+                transfer_target TEXT,
+                short_abandon INTEGER NOT NULL,
+                ring_no_answer INTEGER NOT NULL,
+                join_seen INTEGER NOT NULL,
+                end_seen INTEGER NOT NULL,
+                PRIMARY KEY (server, call_id, queue, ended_at)
+            )""",
+            "CREATE INDEX stints_by_end ON stints (ended_at)",
+            "CREATE TABLE store_positions (server TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+        ),
+    ),
+    (
+        2,
+        (
+            """CREATE TABLE agent_states (
+                server TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                at DOUBLE PRECISION NOT NULL,
+                interface TEXT NOT NULL,
+                name TEXT NOT NULL,
+                state TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                PRIMARY KEY (server, interface, at, state, reason)
+            )""",
+            "CREATE INDEX agent_states_by_time ON agent_states (at)",
+            "CREATE INDEX stints_by_caller ON stints (caller_num, ended_at)",
+        ),
+    ),
+)
+
+LATEST = MIGRATIONS[-1][0]
+
+STINT_COLUMNS = (
+    "server",
+    "position",
+    "call_id",
+    "linked_id",
+    "queue",
+    "caller_num",
+    "caller_name",
+    "outcome",
+    "joined_at",
+    "ended_at",
+    "wait_s",
+    "talk_s",
+    "agent",
+    "interface",
+    "ended_by",
+    "transfer_target",
+    "short_abandon",
+    "ring_no_answer",
+    "join_seen",
+    "end_seen",
+)
+AGENT_COLUMNS = ("server", "position", "at", "interface", "name", "state", "reason")

@@ -1,0 +1,292 @@
+"""One store class over SQLite (sqlite3) or PostgreSQL (psycopg 3): the SQL is the same.
+
+Calls are blocking and thread-safe (one lock): the store's sink runs them in a worker thread,
+the command-line tools call them directly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from callcenter.pgurl import is_postgres_url, looks_like_url, redact
+from callcenter.queues.changes import AgentChanged, StintEnded
+from callcenter.queues.model import StintRecord
+from callcenter.store import schema
+from callcenter.store.rows import agent_row, stint_record, stint_row
+
+META = "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+class StoreError(RuntimeError):
+    """A store that cannot be opened, read or written; the message is one line for the operator."""
+
+
+class SqlStore:
+    def __init__(self, conn: Any, *, postgres: bool, target: str) -> None:
+        self._db = conn
+        self.postgres = postgres
+        self.target = target  # for messages: a path, or a URL without its password
+        self._lock = threading.Lock()
+
+    # -- schema --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        # Both connections are in autocommit mode; a write is one explicit transaction.
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.postgres else text
+
+    def _tables(self) -> set[str]:
+        if self.postgres:
+            query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        else:
+            query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        return {r[0] for r in self._db.execute(query).fetchall()}
+
+    def version(self) -> int:
+        """The schema version of the database (0: no store in it)."""
+        with self._lock:
+            return self._version()
+
+    def _version(self) -> int:
+        if "store_meta" not in self._tables():
+            return 0
+        row = self._db.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def migrate(self, up_to: int = schema.LATEST) -> list[int]:
+        """Apply the migrations this database lacks, each in its own transaction; their versions."""
+        applied = []
+        with self._lock:
+            tables = self._tables()
+            if "store_meta" not in tables and tables - {"ami_journal", "journal_servers"}:
+                foreign = ", ".join(sorted(tables)[:5])
+                raise StoreError(f"{self.target}: a database of something else (tables: {foreign}); "
+                                 "expected a callcenter store or an empty database")  # fmt: skip
+            self._db.execute(META)
+            current = self._version()
+            if current > schema.LATEST:
+                raise StoreError(f"{self.target}: store schema {current} is newer than this callcenter "
+                                 f"({schema.LATEST}); upgrade callcenter")  # fmt: skip
+            for version, statements in schema.MIGRATIONS:
+                if current < version <= up_to:
+                    with self._transaction():
+                        for statement in statements:
+                            self._db.execute(statement)
+                        self._db.execute("DELETE FROM store_meta WHERE key = 'schema_version'")
+                        self._db.execute(
+                            self._sql("INSERT INTO store_meta (key, value) VALUES ('schema_version', ?)"),
+                            (str(version),),
+                        )
+                    applied.append(version)
+        return applied
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(
+        self,
+        server: str,
+        stints: Sequence[tuple[int, StintRecord]],
+        agents: Sequence[tuple[int, AgentChanged]] = (),
+    ) -> int:
+        """Store finished stints and agent changes, each with its journal position; the number of
+        stints that were new. A stint or change already stored is left as it is."""
+        if not stints and not agents:
+            return 0
+        cols = ", ".join(schema.STINT_COLUMNS)
+        marks = ", ".join("?" * len(schema.STINT_COLUMNS))
+        insert = self._sql(f"INSERT INTO stints ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING")
+        acols = ", ".join(schema.AGENT_COLUMNS)
+        amarks = ", ".join("?" * len(schema.AGENT_COLUMNS))
+        ainsert = self._sql(f"INSERT INTO agent_states ({acols}) VALUES ({amarks}) ON CONFLICT DO NOTHING")
+        last = max([p for p, _ in stints] + [p for p, _ in agents])
+        with self._lock:
+            try:
+                with self._transaction():
+                    new = self._insert(server, insert, ainsert, stints, agents, last)
+            except Exception as exc:
+                raise StoreError(f"{self.target}: a write failed: {_one_line(exc)}") from exc
+        return new
+
+    def _insert(
+        self,
+        server: str,
+        insert: str,
+        ainsert: str,
+        stints: Sequence[tuple[int, StintRecord]],
+        agents: Sequence[tuple[int, AgentChanged]],
+        last: int,
+    ) -> int:
+        cur = self._db.cursor()
+        new = 0
+        if stints:
+            cur.executemany(insert, [stint_row(server, p, r) for p, r in stints])
+            new = cur.rowcount  # both drivers sum executemany's rows; a conflict adds none
+        if agents:
+            cur.executemany(ainsert, [agent_row(server, p, c) for p, c in agents])
+        cur.execute(
+            self._sql(
+                "INSERT INTO store_positions (server, position) VALUES (?, ?) ON CONFLICT (server) "
+                "DO UPDATE SET position = CASE WHEN store_positions.position > excluded.position "
+                "THEN store_positions.position ELSE excluded.position END"
+            ),
+            (server, last),
+        )
+        return int(new)
+
+    def write_changes(self, server: str, batch: Sequence[tuple[int, object]]) -> int:
+        """``write`` of a batch of (position, change): the stints that ended and agent changes."""
+        stints = [(p, c.record) for p, c in batch if isinstance(c, StintEnded)]
+        agents = [(p, c) for p, c in batch if isinstance(c, AgentChanged)]
+        return self.write(server, stints, agents)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def position(self, server: str) -> int:
+        """The last journal position stored for a server (0: none)."""
+        with self._lock:
+            row = self._db.execute(
+                self._sql("SELECT position FROM store_positions WHERE server = ?"), (server,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def stints(
+        self,
+        start: float | None = None,
+        end: float | None = None,
+        *,
+        queue: str | None = None,
+        agent: str | None = None,
+        caller: str | None = None,
+    ) -> list[StintRecord]:
+        """Stints that ended in [start, end), oldest first."""
+        where, args = _filters(start, end, queue=queue, agent=agent, caller_num=caller)
+        query = (
+            f"SELECT {', '.join(schema.STINT_COLUMNS)} FROM stints{where} ORDER BY ended_at, call_id, queue"
+        )
+        with self._lock:
+            rows = self._db.execute(self._sql(query), args).fetchall()
+        return [stint_record(r) for r in rows]
+
+    def agent_states(self, start: float | None = None, end: float | None = None) -> list[tuple[Any, ...]]:
+        """Agent state changes in [start, end): (at, interface, name, state, reason), oldest first."""
+        where, args = _filters(start, end, time_column="at")
+        query = f"SELECT at, interface, name, state, reason FROM agent_states{where} ORDER BY at, interface"
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(self._sql(query), args).fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _filters(
+    start: float | None, end: float | None, *, time_column: str = "ended_at", **equal: str | None
+) -> tuple[str, tuple[Any, ...]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if start is not None:
+        clauses.append(f"{time_column} >= ?")
+        args.append(start)
+    if end is not None:
+        clauses.append(f"{time_column} < ?")
+        args.append(end)
+    for column, value in equal.items():
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def open_store(where: str | Path, *, create: bool = True) -> SqlStore:
+    """A store at an SQLite file's path or a ``postgresql://`` URL.
+
+    ``create``: make the file or the tables and upgrade an older schema (the daemon, ``replay
+    --store``); without it the store is opened read-only and must already be one (exports, reports).
+    """
+    text = str(where)
+    if looks_like_url(text):
+        if not is_postgres_url(text):
+            raise StoreError(f"{redact(text)}: expected an SQLite file's path or a postgresql:// URL")
+        return _open_postgres(text, create)
+    return _open_sqlite(Path(text), create)
+
+
+def _open_sqlite(path: Path, create: bool) -> SqlStore:
+    try:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        else:
+            if not path.is_file():
+                raise StoreError(f"{path}: no such file; expected a callcenter store (SQLite)")
+            if path.stat().st_size == 0:
+                raise StoreError(f"{path}: an empty file; expected a callcenter store (SQLite)")
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+            )
+        store = SqlStore(conn, postgres=False, target=str(path))
+        _ready(store, create)
+        return store
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"{path}: not an SQLite database ({_one_line(exc)}); expected a callcenter store"
+        ) from exc
+    except OSError as exc:
+        raise StoreError(f"{path}: {_one_line(exc)}") from exc
+
+
+def _open_postgres(url: str, create: bool) -> SqlStore:
+    target = redact(url)
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - psycopg is a dependency
+        raise StoreError(f"{target}: PostgreSQL needs psycopg (pip install 'psycopg[binary]')") from exc
+    try:
+        conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
+    except psycopg.Error as exc:
+        raise StoreError(f"{target}: cannot connect: {_one_line(exc)}") from exc
+    if not create:
+        conn.read_only = True
+    store = SqlStore(conn, postgres=True, target=target)
+    try:
+        _ready(store, create)
+    except psycopg.Error as exc:
+        conn.close()
+        raise StoreError(f"{target}: {_one_line(exc)}") from exc
+    return store
+
+
+def _ready(store: SqlStore, create: bool) -> None:
+    if create:
+        store.migrate()
+        return
+    version = store.version()
+    if version == 0:
+        store.close()
+        raise StoreError(f"{store.target}: not a callcenter store (no store_meta table)")
+    if version < schema.LATEST:
+        store.close()
+        raise StoreError(
+            f"{store.target}: store schema {version}, this callcenter reads {schema.LATEST}; "
+            "open it once with the daemon or `callcenter replay --store` to upgrade it"
+        )

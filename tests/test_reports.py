@@ -1,0 +1,168 @@
+"""Exports and the monthly report, from a store: numbers by hand, files read back, the page in Chromium."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from callcenter.metrics.kpi import KpiRules
+from callcenter.queues.model import Outcome
+from callcenter.reports.monthly import figures, month_range, render
+from callcenter.store import open_store
+from tests.test_cli import TRACES, cli
+from tests.test_kpi import stint
+
+TZ = "America/Bogota"  # UTC−5, no DST
+
+
+def at(day: int, hour: int, minute: int = 0) -> float:
+    return datetime(2026, 10, day, hour, minute, tzinfo=ZoneInfo(TZ)).timestamp()
+
+
+# October 2026 by hand: three answered on the 1st at 09:xx (waits 5, 20, 30), one abandoned on the
+# 1st at 10:05 after 40 s, one answered on the 2nd at 09:10 (wait 8) by the caller of the 1st's
+# first call (a repeat within 7 days), one full on the 2nd, and one call of September 30 at 23:59
+# (Bogotá) that must not count.
+MONTH = [
+    stint(1, wait=5.0, joined_at=at(1, 9, 0), ended_at=at(1, 9, 2), caller_num="A", agent="Ana"),
+    stint(2, wait=20.0, joined_at=at(1, 9, 10), ended_at=at(1, 9, 12), caller_num="B", agent="Bea"),
+    stint(3, wait=30.0, joined_at=at(1, 9, 20), ended_at=at(1, 9, 22), caller_num="C", agent="Ana"),
+    stint(4, Outcome.ABANDONED, 40.0, joined_at=at(1, 10, 5), ended_at=at(1, 10, 6), caller_num="D"),
+    stint(5, wait=8.0, joined_at=at(2, 9, 10), ended_at=at(2, 9, 12), caller_num="A", agent="Bea"),
+    stint(6, Outcome.FULL, None, joined_at=at(2, 11, 0), ended_at=at(2, 11, 0), caller_num="E"),
+]
+BEFORE = stint(7, joined_at=at(1, 0, 0) - 60, ended_at=at(1, 0, 0) - 1, caller_num="F")
+RULES = KpiRules(servicelevel_s=20, timezone=TZ)
+
+
+def test_month_range_is_the_sites_calendar_month() -> None:
+    start, end = month_range("2026-10", ZoneInfo(TZ))
+    assert (start, end) == (at(1, 0), datetime(2026, 11, 1, tzinfo=ZoneInfo(TZ)).timestamp())
+    assert (
+        month_range("2026-12", ZoneInfo("UTC"))[1] == datetime(2027, 1, 1, tzinfo=ZoneInfo("UTC")).timestamp()
+    )
+    with pytest.raises(ValueError, match="expected YYYY-MM"):
+        month_range("October", ZoneInfo(TZ))
+
+
+def test_the_months_figures_by_hand() -> None:
+    r = figures(MONTH, "2026-10", RULES)
+    assert (r.total["offered"], r.total["answered"], r.total["abandoned"], r.total["lost"]) == (6, 4, 1, 1)
+    # SL-4 at 20 s: answered within (5, 20, 8) = 3 over answered 4 + abandoned after 20 s 1 = 60 %
+    assert r.total["service_level_pct"] == 60.0
+    assert r.by_day[0] == ("2026-10-01", 4, 3, round(100 * 2 / 4, 2))  # 2 within / (3 + 1)
+    assert r.by_day[1] == ("2026-10-02", 2, 1, 100.0)
+    assert len(r.by_day) == 31 and r.by_day[30] == ("2026-10-31", 0, 0, None)
+    assert dict(r.by_hour)[9] == 4 and dict(r.by_hour)[10] == 1 and dict(r.by_hour)[11] == 1
+    assert dict(r.abandon_waits)["30–60 s"] == 1 and sum(n for _, n in r.abandon_waits) == 1
+    assert r.agents == [("Ana", 2, round(120 / 3600, 2), 60.0), ("Bea", 2, round(120 / 3600, 2), 60.0)]
+    assert r.fcr == (3, 4)  # A called back within 7 days after their first answered call
+    # the busiest hour, 09: 4 calls over 2 days with calls at 9 = 2 calls/hour of 60 s: 1 agent
+    assert r.staffing[0] == (9, 2.0, 60.0, 1)
+    page = render(r)
+    assert "answered within T / (answered + abandoned after T)" in page and "<svg" in page
+    assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # self-contained
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    path = tmp_path / "store.sqlite3"
+    s = open_store(path)
+    s.write("pbx", [(i + 1, r) for i, r in enumerate([BEFORE, *MONTH])])
+    s.close()
+    return path
+
+
+def test_export_stints_csv_and_kpis_json(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "stints.csv"
+    result = cli("export", "stints", "--store", str(store), "--from", "2026-10-01", "--to", "2026-11-01",
+                 "--timezone", TZ, "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert [r["call_id"] for r in rows] == ["c1", "c2", "c3", "c4", "c5", "c6"]  # not September's c7
+    assert rows[0]["joined_at"] == "2026-10-01T09:00:00-05:00" and rows[5]["wait_s"] == ""
+    out = tmp_path / "kpis.json"
+    result = cli("export", "kpis", "--store", str(store), "--by", "interval", "--interval", "day",
+                 "--from", "2026-10-01", "--timezone", TZ, "--servicelevel", "20",
+                 "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    days = json.loads(out.read_text())
+    assert [(d["interval"], d["offered"], d["service_level_pct"]) for d in days] == [
+        ("2026-10-01T00:00:00-05:00", 4, 50.0),
+        ("2026-10-02T00:00:00-05:00", 2, 100.0),
+    ]
+    assert days[0]["service_level_variant"] == "short_abandons_ignored"
+
+
+def test_export_xlsx_and_parquet_read_back(store: Path, tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    pq = pytest.importorskip("pyarrow.parquet")
+    for fmt in ("xlsx", "parquet"):
+        result = cli(
+            "export", "journeys", "--store", str(store), "--timezone", TZ, "--out", str(tmp_path / f"j.{fmt}")
+        )
+        assert result.returncode == 0, result.stderr
+    sheet = openpyxl.load_workbook(tmp_path / "j.xlsx").active
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert header[:3] == ["journey_id", "caller_num", "arrived_at"] and sheet.max_row == 1 + 7
+    table = pq.read_table(tmp_path / "j.parquet")
+    assert table.num_rows == 7 and table.column("outcome").to_pylist().count("answered") == 5
+
+
+def test_bad_inputs_get_one_line(store: Path, tmp_path: Path) -> None:
+    cases = [
+        (("export", "stints", "--store", str(tmp_path / "none.sqlite3"), "--out", str(tmp_path / "x.csv")),
+         1, "no such file"),
+        (("export", "stints", "--store", str(store), "--from", "yesterday", "--out", str(tmp_path / "x.csv")),
+         2, "--from: expected a date"),
+        (("export", "stints", "--store", str(store), "--out", str(tmp_path / "x.txt")),
+         1, "--format: expected one of"),
+        (("report", "--store", str(store), "--month", "10/2026", "--out", str(tmp_path / "r.html")),
+         2, "--month: expected YYYY-MM"),
+        (("report", "--store", str(store), "--month", "2026-10", "--timezone", "Mars/Olympus",
+          "--out", str(tmp_path / "r.html")), 2, "no such time zone"),
+        (("report", "--store", str(TRACES / "k_escalation.queue_log"), "--month", "2026-10",
+          "--out", str(tmp_path / "r.html")), 1, "not an SQLite database"),
+    ]  # fmt: skip
+    for args, status, words in cases:
+        result = cli(*args)
+        assert result.returncode == status and result.stderr.count("\n") == 1 and words in result.stderr, (
+            args,
+            result.stderr,
+        )
+
+
+def _chromium() -> str | None:
+    found = shutil.which("chromium")
+    if found is None and os.environ.get("CI") == "true":
+        pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
+    return found
+
+
+def test_the_report_renders_in_chromium(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = cli("report", "--store", str(store), "--month", "2026-10", "--timezone", TZ, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed here (apt-get install chromium)")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]  # fmt: skip
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=60
+    )
+    assert "Monthly service report — 2026-10" in dom.stdout and dom.stdout.count("<svg") == 4
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, *flags, "--window-size=1000,2400", f"--screenshot={shot}", out.as_uri()],
+                   capture_output=True, timeout=60, check=True)  # fmt: skip
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # a page was drawn, not a blank one

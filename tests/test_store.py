@@ -1,0 +1,233 @@
+"""The store on both engines: every field kept, writes idempotent, migrations, clear refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from callcenter.fanout import FanOut, Positioned
+from callcenter.journal import DATA, LINK, JournalRow
+from callcenter.queues import changes as ch
+from callcenter.queues.model import AgentState, Outcome, StintRecord
+from callcenter.replay import replay
+from callcenter.store import StoreError, open_store
+from callcenter.store.schema import LATEST, MIGRATIONS
+from callcenter.store.sink import StoreSink, journal_changes, write_all
+from callcenter.store.sql import SqlStore
+from tests.asterisk_truth import refused_joins, stints, stream
+
+ANSWERED = StintRecord(
+    call_id="1796605128.159",
+    linked_id="1796605128.158",
+    queue="support",
+    caller_num="+5491155550001",
+    caller_name="José 'Pepe' Núñez",
+    outcome=Outcome.ANSWERED,
+    joined_at=1796605128.25,
+    ended_at=1796605188.5,
+    wait_s=5.0,
+    talk_s=48.0,
+    agent="Ciro",
+    interface="Local/agent3@agents/n",
+    ended_by="agent",
+    transfer_target=None,
+    short_abandon=False,
+    ring_no_answer=1,
+    join_seen=True,
+    end_seen=True,
+)
+ADOPTED = StintRecord(
+    call_id="1796605200.7",
+    linked_id="1796605200.6",
+    queue="support-l2",
+    caller_num="",
+    caller_name="",
+    outcome=Outcome.UNKNOWN,
+    joined_at=None,
+    ended_at=1796605300.0,
+    wait_s=None,
+    talk_s=None,
+    agent=None,
+    interface=None,
+    ended_by=None,
+    transfer_target="700@transfer",
+    short_abandon=True,
+    ring_no_answer=0,
+    join_seen=False,
+    end_seen=False,
+)
+PAUSE = ch.AgentChanged(1796605190.0, "Local/agent3@agents/n", "Ciro", AgentState.PAUSED, "lunch")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "store.sqlite3")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def store(where: str) -> Iterator[SqlStore]:
+    s = open_store(where)
+    yield s
+    s.close()
+
+
+def test_every_field_comes_back(store: SqlStore) -> None:
+    assert store.write("pbx1", [(10, ANSWERED), (12, ADOPTED)], [(11, PAUSE)]) == 2
+    assert store.stints() == [ANSWERED, ADOPTED]
+    assert store.agent_states() == [(PAUSE.at, PAUSE.interface, "Ciro", "paused", "lunch")]
+    assert store.position("pbx1") == 12 and store.position("pbx2") == 0
+
+
+def test_writing_twice_stores_once(store: SqlStore) -> None:
+    assert store.write("pbx1", [(10, ANSWERED)], [(11, PAUSE)]) == 1
+    assert store.write("pbx1", [(10, ANSWERED), (12, ADOPTED)], [(11, PAUSE)]) == 1
+    assert store.write("pbx1", [(10, ANSWERED)]) == 0
+    assert len(store.stints()) == 2 and len(store.agent_states()) == 1
+    # the position never goes back when an older batch is written again
+    assert store.position("pbx1") == 12
+    # the same call on another server is another stint
+    assert store.write("pbx2", [(1, ANSWERED)]) == 1
+
+
+def test_filters_by_time_queue_agent_and_caller(store: SqlStore) -> None:
+    store.write("pbx1", [(1, ANSWERED), (2, ADOPTED)])
+    end = ANSWERED.ended_at
+    assert store.stints(start=end, end=end + 1) == [ANSWERED]  # [start, end)
+    assert store.stints(start=end + 0.001) == [ADOPTED]
+    assert store.stints(end=end) == []
+    assert store.stints(queue="support-l2") == [ADOPTED]
+    assert store.stints(agent="Ciro") == [ANSWERED]
+    assert store.stints(caller="+5491155550001") == [ANSWERED]
+
+
+def test_migrations_upgrade_an_older_store_keeping_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    v1 = SqlStore(conn, postgres=False, target=str(path))
+    assert v1.migrate(up_to=1) == [1]
+    conn.execute(
+        "INSERT INTO stints VALUES ('pbx1', 3, 'c1', 'l1', 'support', '100', 'Ana', 'answered', 1.0, 9.0, "
+        "2.0, 6.0, 'Bea', 'PJSIP/1', 'caller', NULL, 0, 0, 1, 1)"
+    )
+    v1.close()
+    reader_refuses = pytest.raises(StoreError, match="store schema 1, this callcenter reads 2")
+    with reader_refuses:
+        open_store(path, create=False)
+    upgraded = open_store(path)
+    assert upgraded.version() == LATEST == MIGRATIONS[-1][0]
+    (kept,) = upgraded.stints()
+    assert (kept.call_id, kept.wait_s, kept.talk_s, kept.agent) == ("c1", 2.0, 6.0, "Bea")
+    upgraded.write("pbx1", [], [(4, PAUSE)])  # the table version 2 added
+    assert len(upgraded.agent_states()) == 1
+    assert upgraded.migrate() == []  # nothing left to do
+    upgraded.close()
+
+
+def test_postgres_migrations_upgrade_too(postgres_url: str) -> None:
+    import psycopg
+
+    conn = psycopg.connect(postgres_url, autocommit=True)
+    v1 = SqlStore(conn, postgres=True, target="pg")
+    assert v1.migrate(up_to=1) == [1]
+    v1.close()
+    upgraded = open_store(postgres_url)
+    assert upgraded.version() == 2
+    upgraded.close()
+
+
+def test_foreign_and_missing_inputs_get_one_line(tmp_path: Path) -> None:
+    cases = {
+        tmp_path / "missing.sqlite3": "no such file",
+        tmp_path / "empty.sqlite3": "an empty file",
+        tmp_path / "noise.sqlite3": "not an SQLite database",
+        tmp_path / "other.sqlite3": "not a callcenter store",
+    }
+    (tmp_path / "empty.sqlite3").write_bytes(b"")
+    (tmp_path / "noise.sqlite3").write_bytes(bytes(range(256)) * 8)
+    other = sqlite3.connect(tmp_path / "other.sqlite3")
+    other.execute("CREATE TABLE invoices (n INTEGER)")
+    other.commit()
+    other.close()
+    before = {p: p.read_bytes() for p in cases if p.exists()}
+    for path, words in cases.items():
+        with pytest.raises(StoreError, match=words) as info:
+            open_store(path, create=False)
+        assert "\n" not in str(info.value)
+    assert {p: p.read_bytes() for p in before} == before  # read-only: nothing written to any
+    # and a writer will not take over another program's database
+    with pytest.raises(StoreError, match="a database of something else"):
+        open_store(tmp_path / "other.sqlite3")
+    with pytest.raises(StoreError, match="expected an SQLite file's path or a postgresql:// URL"):
+        open_store("mysql://x@y/z")
+
+
+def _journal_of(trace: str) -> list[JournalRow]:
+    """A trace as the daemon would have journaled it: a banner row, then one row per chunk."""
+    data = stream(trace)
+    banner, _, rest = data.partition(b"\r\n")
+    rows = [JournalRow("pbx1", 0.0, LINK, banner)]
+    return rows + [JournalRow("pbx1", 0.0, DATA, rest[i : i + 4096]) for i in range(0, len(rest), 4096)]
+
+
+def test_a_journal_stored_twice_is_stored_once_and_equals_replay(store: SqlStore, tmp_path: Path) -> None:
+    rows = _journal_of("n_mixed_load")
+    first = write_all(store, "pbx1", journal_changes(rows))
+    assert write_all(store, "pbx1", journal_changes(rows)) == 0
+    stored = store.stints()
+    assert first == len(stored)
+    trace = tmp_path / "n_mixed_load.ami"
+    trace.write_bytes(stream("n_mixed_load"))
+    calls = [c for c in replay(trace)["calls"] if not c["in_progress"]]
+    assert sorted((r.call_id, r.queue, r.outcome.value, r.wait_s, r.talk_s) for r in stored) == sorted(
+        (c["id"], c["queue"], c["outcome"], c["wait_s"], c["talk_s"]) for c in calls
+    )
+    # and equal to Asterisk's: each queue_log stint with its outcome, plus the refused joins
+    # (which queue_log never writes; the dialplan's QueueResult events name them)
+    refused = {Outcome.JOINEMPTY, Outcome.FULL, Outcome.JOINUNAVAIL}
+    assert {(r.call_id, r.queue): r.outcome.value for r in stored if r.outcome not in refused} == stints(
+        "n_mixed_load"
+    )
+    assert sorted((r.queue, r.outcome.value.upper()) for r in stored if r.outcome in refused) == sorted(
+        refused_joins("n_mixed_load")
+    )
+
+
+def test_the_sink_catches_up_from_the_journal_after_an_overflow(tmp_path: Path) -> None:
+    rows = _journal_of("n_mixed_load")
+    store = open_store(tmp_path / "store.sqlite3")
+    sink = StoreSink(store, "pbx1", lambda: rows)
+    fanout = FanOut(queued=[sink], capacity=50)  # far too small: the lane overflows
+
+    async def go() -> None:
+        runner = asyncio.create_task(fanout.run())
+        for position, change in journal_changes(rows):
+            fanout.publish("pbx1", position, [change])
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if len(store.stints()) == 351 and all(lane.queue.empty() for lane in fanout.lanes):
+                break
+        runner.cancel()
+
+    asyncio.run(go())
+    assert len(store.stints()) == 351  # as above: 327 stints of queue_log and 24 refused joins
+    assert fanout.lanes[0].failures == 0
+    store.close()
+
+
+def test_recovery_does_not_rewrite_what_is_stored(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.sqlite3")
+    store.write("pbx1", [(10, ANSWERED)])
+    sink = StoreSink(store, "pbx1", None)
+    assert sink.stored_upto == 10
+    again = [Positioned("pbx1", 10, ch.StintEnded(ANSWERED), live=False)]
+    later = [Positioned("pbx1", 12, ch.StintEnded(ADOPTED), live=False)]
+    asyncio.run(sink.consume(again + later))
+    assert store.stints() == [ANSWERED, ADOPTED]
+    store.close()
