@@ -97,7 +97,7 @@ def _kpi_rules(args: argparse.Namespace) -> tuple[object, object]:
     from zoneinfo import ZoneInfo
 
     from callcenter.metrics.kpi import KpiRules, SlVariant
-    from callcenter.reports.period import site_zone
+    from callcenter.metrics.window import site_zone
 
     zone = site_zone(args.timezone)
     rules = KpiRules(servicelevel_s=args.servicelevel, variant=SlVariant(args.variant),

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callcenter import config_rules as rules
 from callcenter.config_rules import ConfigError as ConfigError  # re-exported: callers catch it from here
@@ -149,6 +150,20 @@ class StoreSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SiteSettings:
+    """The help desk's clock: the live figures show its day and its current interval."""
+
+    timezone: str | None = None  # IANA name; None: the machine's
+    day_starts_at: str = "00:00"
+    interval_min: int = 30
+
+    @property
+    def day_start_min(self) -> int:
+        hours, minutes = self.day_starts_at.split(":")
+        return int(hours) * 60 + int(minutes)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LogSettings:
     level: LogLevel = "info"
     figures_interval_s: float = 60.0
@@ -194,6 +209,7 @@ class Settings:
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     journal: JournalSettings = field(default_factory=JournalSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    site: SiteSettings = field(default_factory=SiteSettings)
     log: LogSettings = field(default_factory=LogSettings)
     web: WebSettings = field(default_factory=WebSettings)
 
@@ -377,6 +393,41 @@ def _store(raw: object, base_dir: Path | None, problems: list[str]) -> StoreSett
     return StoreSettings(enabled=section.get("enabled", d.enabled, rules.boolean), path=path, url=url)
 
 
+def _zone(value: object) -> str:
+    name = rules.text()(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise rules.Invalid(
+            f"expected an IANA time zone such as America/Bogota, got {rules.show(name)}"
+        ) from exc
+    return name
+
+
+def _clock(value: object) -> str:
+    text = rules.text()(value)
+    hours, sep, minutes = text.partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise rules.Invalid(f"expected a time of day HH:MM, got {rules.show(text)}")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+def _interval(value: object) -> int:
+    if isinstance(value, bool) or value not in (15, 30, 60):
+        raise rules.Invalid(f"expected 15, 30 or 60 (minutes), got {rules.show(value)}")
+    return int(value)
+
+
+def _site(raw: object, problems: list[str]) -> SiteSettings:
+    section = rules.Section(raw, "site", rules.field_names(SiteSettings), problems)
+    d = SiteSettings()
+    return SiteSettings(
+        timezone=section.get("timezone", d.timezone, rules.optional(_zone)),
+        day_starts_at=section.get("day_starts_at", d.day_starts_at, _clock),
+        interval_min=section.get("interval_min", d.interval_min, _interval),
+    )
+
+
 def _log(raw: object, problems: list[str]) -> LogSettings:
     section = rules.Section(raw, "log", rules.field_names(LogSettings), problems)
     d = LogSettings()
@@ -432,6 +483,7 @@ def parse_settings(data: object, *, base_dir: Path | None = None) -> Settings:
         tracking=_tracking(root.values.get("tracking"), problems),
         journal=_journal(root.values.get("journal"), base_dir, problems),
         store=_store(root.values.get("store"), base_dir, problems),
+        site=_site(root.values.get("site"), problems),
         log=_log(root.values.get("log"), problems),
         web=_web(root.values.get("web"), base_dir, problems),
     )

@@ -27,6 +27,7 @@ from callcenter.config import AmiServer, Settings
 from callcenter.fanout import FanOut, QueuedSink
 from callcenter.ingest import Ingest
 from callcenter.journal import DATA, LINK, JournalError, JournalRow, JournalStore, open_journal
+from callcenter.metrics.window import Window, site_zone
 from callcenter.queues import changes as ch
 from callcenter.queues.tracker import TrackerConfig
 from callcenter.queues.views import queue_views
@@ -81,7 +82,9 @@ class PbxLink:
             seen = info.servicelevel_s if info is not None else None
             return seen or tracking.servicelevel_for(queue) or tracking.default_servicelevel_s
 
-        self.totals = Totals(servicelevel_for)
+        site = settings.site
+        window = Window(site_zone(site.timezone), site.day_start_min, site.interval_min)
+        self.totals = Totals(servicelevel_for, window)
         self.fanout = FanOut(inline=[self.totals, LogLines(server.name)], queued=queued)
         self.position = 0  # journal rows of this server so far (each change carries its row)
         self.client = AmiClient(server_address(server), self, event_filter=wanted)
@@ -173,11 +176,15 @@ class PbxLink:
     def view(self) -> ServerView:
         """This Asterisk as the web shows it: link, live queues, figures so far."""
         link = self.link_view()
-        queues = tuple(
-            QueueSnapshot(live, self.totals.so_far(live.queue))
-            for live in queue_views(self.ingest.tracker, self.state_time())
-        )
-        return ServerView(link.name, link.link, link.since, queues)
+        now = self.state_time()
+        window = self.totals.window
+        day_from = window.day_starts(window.day(now))
+        snapshots = []
+        for live in queue_views(self.ingest.tracker, now):
+            interval_from, interval = self.totals.this_interval(live.queue, now)
+            done = self.totals.so_far(live.queue, now)
+            snapshots.append(QueueSnapshot(live, done, day_from, interval_from, interval))
+        return ServerView(link.name, link.link, link.since, tuple(snapshots))
 
     def link_view(self) -> LinkView:
         state = self.client.state
@@ -188,12 +195,8 @@ class PbxLink:
         now = self.state_time()
         parts = []
         for view in queue_views(self.ingest.tracker, now):
-            done = self.totals.queues.get(view.queue)
-            tally = (
-                f" offered={done.offered} answered={done.answered} abandoned={done.abandoned}"
-                if done is not None
-                else ""
-            )
+            done = self.totals.so_far(view.queue, now)
+            tally = f" today: offered={done.offered} answered={done.answered} abandoned={done.abandoned}"
             agents = " ".join(f"{s.value}={n}" for s, n in sorted(view.agents.items()))
             waiting = f"waiting={len(view.waiting)} longest={view.longest_wait_s:.0f}s"
             parts.append(f"[{view.queue}: {waiting} {agents}{tally}]")

@@ -118,20 +118,24 @@ def demo_daemon(ami_port: int, secret: str, data: Path) -> tuple[Daemon, str]:
 def figures(link: PbxLink) -> list[str]:
     """The terminal wallboard: one line per queue."""
     lines = []
-    for view in queue_views(link.ingest.tracker, link.asterisk_now()):
-        done = link.totals.queues.get(view.queue)
+    now = link.asterisk_now()
+    for view in queue_views(link.ingest.tracker, now):
+        done = link.totals.so_far(view.queue, now)
+        started, recent = link.totals.this_interval(view.queue, now)
         agents = (
             ", ".join(f"{n} {s.value.replace('_', ' ')}" for s, n in sorted(view.agents.items())) or "none"
         )
         waiting = f"waiting {len(view.waiting):>2} (longest {view.longest_wait_s:>3.0f} s)"
         line = f"  {view.queue:<11} {waiting} | agents: {agents}"
-        if done is not None and done.offered:
+        if done.offered:
             sl = done.service_level_pct or 0.0
             line += (
-                f"\n  {'':<11} offered {done.offered}, answered {done.answered} ({sl:.0f}% within "
+                f"\n  {'':<11} today: offered {done.offered}, answered {done.answered} ({sl:.0f}% within "
                 f"{done.servicelevel_s} s), abandoned {done.abandoned} ({done.short_abandoned} short), "
                 f"lost {done.lost_total}"
             )
+            since = time.strftime("%H:%M", time.localtime(started))
+            line += f"; since {since}: offered {recent.offered}, answered {recent.answered}"
         lines.append(line)
     return lines or ["  (no queue seen yet)"]
 

@@ -7,10 +7,13 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from callcenter.fanout import Positioned
 from callcenter.metrics.figures import QueueFigures, empty_figures
+from callcenter.metrics.window import Window
 from callcenter.queues import changes as ch
+from callcenter.queues.model import StintRecord
 
 log = logging.getLogger("callcenter")
 
@@ -19,10 +22,17 @@ ANOMALY_LINES = 20  # anomalies logged one by one per minute and server; the res
 
 @dataclass(slots=True)
 class Totals:
-    """Running per-queue figures of finished stints (what /api/queues and the log line show)."""
+    """Running per-queue figures of the site's day and of its current interval (what /api/queues,
+    the log line and the demo show). A stint counts in the day and interval it arrived in; when
+    one of a newer day arrives, the day's figures start again (the store keeps the old ones).
+    Counts and sums only: memory does not grow with the calls."""
 
     servicelevel_for: Callable[[str], int | None]
-    queues: dict[str, QueueFigures] = field(default_factory=dict)
+    window: Window = field(default_factory=Window)
+    queues: dict[str, QueueFigures] = field(default_factory=dict)  # the day's
+    day: date | None = None
+    interval_queues: dict[str, QueueFigures] = field(default_factory=dict)
+    interval_start: float | None = None
     name: str = "figures"
 
     def take(self, batch: Sequence[Positioned]) -> None:
@@ -32,15 +42,36 @@ class Totals:
 
     def add(self, change: ch.StintEnded) -> None:
         r = change.record
-        figures = self.queues.get(r.queue)
-        if figures is None:
-            figures = self.queues[r.queue] = empty_figures(r.queue, self.servicelevel_for)
-        figures.add(r)
+        arrived = r.joined_at if r.joined_at is not None else r.ended_at
+        day = self.window.day(arrived)
+        if self.day is None or day > self.day:
+            self.day, self.queues = day, {}
+        if day == self.day:
+            self._add(self.queues, r)
+        start = self.window.interval(arrived)
+        if self.interval_start is None or start > self.interval_start:
+            self.interval_start, self.interval_queues = start, {}
+        if start == self.interval_start:
+            self._add(self.interval_queues, r)
 
-    def so_far(self, queue: str) -> QueueFigures:
-        """The figures of `queue` so far; empty ones (not kept) before its first finished stint."""
+    def _add(self, figures: dict[str, QueueFigures], r: StintRecord) -> None:
+        found = figures.get(r.queue)
+        if found is None:
+            found = figures[r.queue] = empty_figures(r.queue, self.servicelevel_for)
+        found.add(r)
+
+    def so_far(self, queue: str, now: float | None = None) -> QueueFigures:
+        """The day's figures of `queue` (at `now`, empty ones once a new day has begun)."""
+        if now is not None and self.day is not None and self.window.day(now) > self.day:
+            return empty_figures(queue, self.servicelevel_for)
         found = self.queues.get(queue)
         return found if found is not None else empty_figures(queue, self.servicelevel_for)
+
+    def this_interval(self, queue: str, now: float) -> tuple[float, QueueFigures]:
+        """The current interval's start and the queue's figures in it."""
+        start = self.window.interval(now)
+        found = self.interval_queues.get(queue) if start == self.interval_start else None
+        return start, found if found is not None else empty_figures(queue, self.servicelevel_for)
 
 
 class LogLines:

@@ -21,6 +21,8 @@ from callcenter.config import (
     LogSettings,
     QueueSettings,
     Settings,
+    SiteSettings,
+    StoreSettings,
     TrackingSettings,
     WebSettings,
     default_settings,
@@ -91,6 +93,8 @@ def test_example_shows_every_key() -> None:
         (raw["tracking"], TrackingSettings),
         (raw["tracking"]["queues"]["support"], QueueSettings),
         (raw["journal"], JournalSettings),
+        (raw["store"], StoreSettings),
+        (raw["site"], SiteSettings),
         (raw["log"], LogSettings),
         (raw["web"], WebSettings),
     ]
@@ -345,7 +349,10 @@ def test_unknown_key_is_reported_with_the_allowed_keys() -> None:
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        ({"logging": {}}, "logging: unknown key (expected one of: ami, tracking, journal, store, log, web)"),
+        (
+            {"logging": {}},
+            "logging: unknown key (expected one of: ami, tracking, journal, store, site, log, web)",
+        ),
         ({"ami": {"server": []}}, "ami.server: unknown key (expected one of: servers)"),
         (
             {"journal": {"file": "x"}},
@@ -401,7 +408,7 @@ def test_every_problem_is_reported_together_in_file_order() -> None:
         extra: 1
         """)
     assert problems == (
-        "extra: unknown key (expected one of: ami, tracking, journal, store, log, web)",
+        "extra: unknown key (expected one of: ami, tracking, journal, store, site, log, web)",
         UNKNOWN_PROT,
         "ami.servers[0].port: expected an integer 1-65535, got 'abc'",
         "ami.servers[0].secret: required",
@@ -787,3 +794,27 @@ def test_the_api_token_is_never_shown() -> None:
 )
 def test_where_the_web_listens(web: WebSettings, where: str) -> None:
     assert web.where == where
+
+
+@pytest.mark.parametrize(
+    ("site", "problem"),
+    [
+        ({"timezone": "Mars/Olympus"}, "site.timezone: expected an IANA time zone such as America/Bogota"),
+        ({"day_starts_at": "25:00"}, "site.day_starts_at: expected a time of day HH:MM, got '25:00'"),
+        ({"interval_min": 20}, "site.interval_min: expected 15, 30 or 60 (minutes), got 20"),
+        ({"interval_min": True}, "site.interval_min: expected 15, 30 or 60 (minutes), got true"),
+    ],
+)
+def test_site_settings_are_checked(site: dict[str, object], problem: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"site": site})
+    assert any(p.startswith(problem) for p in info.value.problems), info.value.problems
+
+
+def test_site_settings() -> None:
+    site = parse_settings(
+        {"site": {"timezone": "America/Bogota", "day_starts_at": "6:30", "interval_min": 15}}
+    ).site
+    assert (site.timezone, site.day_starts_at, site.day_start_min, site.interval_min) == (
+        "America/Bogota", "06:30", 390, 15,
+    )  # fmt: skip

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from callcenter.fanout import FanOut, Positioned
 from callcenter.journal import DATA, LINK, JournalRow
+from callcenter.metrics.kpi import KpiRules, kpis_by
 from callcenter.queues import changes as ch
 from callcenter.queues.model import AgentState, Outcome, StintRecord
 from callcenter.replay import replay
@@ -231,3 +233,49 @@ def test_recovery_does_not_rewrite_what_is_stored(tmp_path: Path) -> None:
     asyncio.run(sink.consume(again + later))
     assert store.stints() == [ANSWERED, ADOPTED]
     store.close()
+
+
+def _spread(n: int) -> list[StintRecord]:
+    """n stints of every outcome, spread over March 2026 in Madrid (DST starts on the 29th),
+    waits around a 20 s threshold (20 exactly included), some without wait or talk, two queues."""
+    import random
+
+    from callcenter.queues.model import LOST_OUTCOMES
+
+    rng = random.Random(7)
+    outcomes = [Outcome.ANSWERED] * 6 + [Outcome.ABANDONED] * 2 + list(LOST_OUTCOMES) + [Outcome.UNKNOWN]
+    start = 1772319600.0  # 2026-03-01T00:00:00+01:00
+    out = []
+    for i in range(n):
+        joined = start + rng.uniform(0, 31 * 86400 - 3600)
+        outcome = rng.choice(outcomes)
+        wait = rng.choice([None, 0.0, 5.0, 19.0, 20.0, 21.0, 45.0])
+        talk = rng.choice([None, 30.0, 61.5]) if outcome is Outcome.ANSWERED else None
+        queue = rng.choice(["support", "support-l2"])
+        short = outcome is Outcome.ABANDONED and wait is not None and wait < 5
+        out.append(replace(ANSWERED, call_id=f"c{i}", linked_id=f"l{i}", queue=queue, outcome=outcome,
+                           joined_at=joined if i % 10 else None, ended_at=joined + 100, wait_s=wait,
+                           talk_s=talk, agent=rng.choice(["Ana", "Bea", None]),
+                           short_abandon=short))  # fmt: skip
+    return out
+
+
+GROUPINGS = [(("queue",), "day"), (("queue", "interval"), "hour"), (("interval",), "day"),
+             (("agent", "interval"), "week"), (("interval",), "month"), (("interval",), "15min")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("by", "interval"), GROUPINGS)
+def test_kpis_added_up_by_the_database_equal_kpis_by(
+    store: SqlStore, by: tuple[str, ...], interval: str
+) -> None:
+    """The database's sums give the same KPIs as the Python path (whose numbers are checked by
+    hand in tests/test_kpi.py), group for group, across the change to summer time."""
+    records = _spread(3000)
+    store.write("pbx1", [(i, r) for i, r in enumerate(records)])
+    rules = KpiRules(servicelevel_s=20, timezone="Europe/Madrid")
+    levels = {"support-l2": 30.0}
+    got = store.kpis(1772319600.0, 1775000000.0, by=by, rules=rules, interval=interval, thresholds=levels)
+    want = kpis_by(records, by, rules, interval=interval, servicelevel_for=levels.get)
+    assert list(got) == list(want)
+    for key in want:
+        assert got[key].as_dict(rules) == want[key].as_dict(rules), key

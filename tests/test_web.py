@@ -31,7 +31,7 @@ from callcenter.config import Settings, parse_settings
 from callcenter.daemon import Daemon
 from callcenter.demo import SimulatorRun, build
 from callcenter.metrics.figures import QueueFigures
-from callcenter.queues.model import AgentState
+from callcenter.queues.model import AgentState, Outcome
 from callcenter.queues.views import QueueView, WaitingCaller
 from callcenter.replay import journal_rows
 from callcenter.simulator.model import CallCenterSpec
@@ -44,13 +44,14 @@ from callcenter.web.view import LinkView, QueueSnapshot, ServerView
 from tests.asterisk_truth import compare_queues, refused_in_stream, truth_from
 from tests.fakeami import FakeAmi, event
 from tests.services import required_tool
+from tests.test_kpi import stint
 
 TOKEN = "s3cret-token-0123456789abcdef"
 AGENT_STATES = ["logged_out", "available", "ringing", "on_call", "wrap_up", "paused", "unavailable"]
 QUEUE_FIELDS = [
     "waiting", "longest_wait_s", "agents", "offered", "answered", "abandoned", "short_abandoned", "lost",
     "unknown", "servicelevel_s", "answered_within_sl", "asa_s", "max_wait_s", "avg_talk_s", "lost_total",
-    "service_level_pct",
+    "service_level_pct", "day_from", "interval",
 ]  # fmt: skip
 
 
@@ -210,6 +211,13 @@ async def test_api_queues_shows_a_caller_waiting_after_queue_caller_join(tmp_pat
             assert (support["waiting"], support["longest_wait_s"]) == (0, 0.0)
             assert support["agents"] == {**dict.fromkeys(AGENT_STATES, 0), "available": 1, "paused": 1}
             assert support["offered"] == 0 and support["service_level_pct"] is None
+            # the site's day (the test machine's zone) and its current 30-minute interval, both begun
+            day_from = dt.datetime.fromisoformat(support["day_from"])
+            interval_from = dt.datetime.fromisoformat(support["interval"]["from"])
+            now = dt.datetime.now(dt.UTC)
+            assert now - dt.timedelta(days=1) < day_from <= interval_from <= now
+            assert interval_from.minute % 15 == 0 and interval_from.second == 0  # zones are whole quarters
+            assert support["interval"]["offered"] == 0
 
             await ami.push(join("support"))
             await ami.push(join("sales", "2000.2"))
@@ -555,10 +563,11 @@ def test_queue_payload_serialises_the_live_view_and_the_figures() -> None:
         {AgentState.AVAILABLE: 2, AgentState.PAUSED: 1},
         20,
     )
-    done = QueueFigures(offered=6, answered=4, abandoned=1, short_abandoned=1, answered_within_sl=3,
-                        waits_answered=[10.0, 20.0, 20.0, 30.0], waits=[10.0, 20.0, 20.0, 30.0, 3.0, 90.0],
-                        talks=[60.0, 90.0])  # fmt: skip
-    done.lost["timeout"] = 1
+    done = QueueFigures(servicelevel_s=20)
+    for r in (stint(1, wait=10.0), stint(2, wait=20.0, talk_s=None), stint(3, wait=20.0, talk_s=90.0),
+              stint(4, wait=30.0, talk_s=None, end_seen=False), stint(5, Outcome.ABANDONED, 3.0),
+              stint(6, Outcome.TIMEOUT, 90.0)):  # fmt: skip
+        done.add(r)  # talks seen: 60 and 90
     server = ServerView("pbx1", LinkState.UP, None, (QueueSnapshot(live, done),))
     body = payloads.queues([server], 1_800_000_000.5)
     assert body["generated_at"] == "2027-01-15T08:00:00Z"
@@ -573,7 +582,7 @@ def test_queue_payload_serialises_the_live_view_and_the_figures() -> None:
         "lost": {"timeout": 1, "leaveempty": 0, "exitwithkey": 0, "joinempty": 0, "full": 0, "joinunavail": 0,
                  "withdraw": 0},
         "unknown": 0, "servicelevel_s": 20, "answered_within_sl": 3, "asa_s": 20.0, "max_wait_s": 90.0,
-        "avg_talk_s": 75.0, "lost_total": 1, "service_level_pct": 75.0,
+        "avg_talk_s": 75.0, "lost_total": 1, "service_level_pct": 75.0, "day_from": None, "interval": None,
     }  # fmt: skip
 
 

@@ -17,72 +17,73 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from callcenter.queues.model import LOST_OUTCOMES, Agent, Outcome, StintRecord
+from callcenter.metrics.kpi import Kpis
+from callcenter.queues.model import Agent, StintRecord
 
 DEFAULT_SERVICELEVEL_S = 20
 
 
 @dataclass(slots=True)
 class QueueFigures:
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0
-    short_abandoned: int = 0
-    unknown: int = 0
-    lost: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in LOST_OUTCOMES})
-    answered_within_sl: int = 0
+    """A queue's running figures at its service level: counts and sums only (metrics.kpi), so
+    the daemon's memory does not grow with the calls it has seen."""
+
     servicelevel_s: int = DEFAULT_SERVICELEVEL_S
-    waits_answered: list[float] = field(default_factory=list)
-    waits: list[float] = field(default_factory=list)
-    talks: list[float] = field(default_factory=list)
+    counts: Kpis = field(default_factory=Kpis)
 
     def add(self, r: StintRecord) -> None:
-        self.offered += 1
-        if r.wait_s is not None and r.outcome not in (Outcome.JOINEMPTY, Outcome.FULL, Outcome.JOINUNAVAIL):
-            self.waits.append(r.wait_s)
-        if r.outcome is Outcome.ANSWERED:
-            self.answered += 1
-            if r.wait_s is not None:
-                self.waits_answered.append(r.wait_s)
-                if r.wait_s <= self.servicelevel_s:
-                    self.answered_within_sl += 1
-            if r.talk_s is not None:
-                self.talks.append(r.talk_s)
-        elif r.outcome is Outcome.ABANDONED:
-            self.abandoned += 1
-            self.short_abandoned += r.short_abandon
-        elif r.outcome is Outcome.UNKNOWN:
-            self.unknown += 1
-        else:
-            self.lost[r.outcome.value] += 1
+        self.counts.add(r, self.servicelevel_s)
+
+    @property
+    def offered(self) -> int:
+        return self.counts.offered
+
+    @property
+    def answered(self) -> int:
+        return self.counts.answered
+
+    @property
+    def abandoned(self) -> int:
+        return self.counts.abandoned
+
+    @property
+    def short_abandoned(self) -> int:
+        return self.counts.short_abandoned
+
+    @property
+    def answered_within_sl(self) -> int:
+        return self.counts.answered_within
 
     @property
     def lost_total(self) -> int:
-        return sum(self.lost.values())
+        return sum(self.counts.lost.values())
 
     @property
     def service_level_pct(self) -> float | None:
-        """Answered within the service level, in percent of the answered; None before the first answer."""
-        return round(100.0 * self.answered_within_sl / self.answered, 1) if self.answered else None
+        """Answered within the service level, in percent of the answered (Asterisk's
+        ServicelevelPerf); None before the first answer."""
+        c = self.counts
+        return round(100.0 * c.answered_within / c.answered, 1) if c.answered else None
 
     def as_dict(self) -> dict[str, Any]:
+        c = self.counts
         return {
-            "offered": self.offered,
-            "answered": self.answered,
-            "abandoned": self.abandoned,
-            "short_abandoned": self.short_abandoned,
-            "lost": dict(self.lost),
-            "unknown": self.unknown,
+            "offered": c.offered,
+            "answered": c.answered,
+            "abandoned": c.abandoned,
+            "short_abandoned": c.short_abandoned,
+            "lost": dict(c.lost),
+            "unknown": c.unknown,
             "servicelevel_s": self.servicelevel_s,
-            "answered_within_sl": self.answered_within_sl,
-            "asa_s": _mean(self.waits_answered),
-            "max_wait_s": round(max(self.waits), 3) if self.waits else 0.0,
-            "avg_talk_s": _mean(self.talks),
+            "answered_within_sl": c.answered_within,
+            "asa_s": _mean(c.wait_sum_answered, c.waits_answered),
+            "max_wait_s": round(c.max_wait_s, 3),
+            "avg_talk_s": _mean(c.talk_sum, c.talks),
         }
 
 
-def _mean(values: list[float]) -> float:
-    return round(sum(values) / len(values), 3) if values else 0.0
+def _mean(total: float, n: int) -> float:
+    return round(total / n, 3) if n else 0.0
 
 
 def empty_figures(queue: str, servicelevel_for: Callable[[str], int | None]) -> QueueFigures:

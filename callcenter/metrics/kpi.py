@@ -28,8 +28,6 @@ from zoneinfo import ZoneInfo
 from callcenter.queues.model import LOST_OUTCOMES, Outcome, StintRecord
 
 REFUSED = frozenset({Outcome.JOINEMPTY, Outcome.FULL, Outcome.JOINUNAVAIL})  # never waited
-WAITED = frozenset({Outcome.ANSWERED, Outcome.ABANDONED, Outcome.TIMEOUT, Outcome.LEAVEEMPTY,
-                    Outcome.EXITWITHKEY, Outcome.WITHDRAW})  # fmt: skip
 
 
 class SlVariant(enum.StrEnum):
@@ -80,9 +78,7 @@ class Kpis:
 
     def add(self, r: StintRecord, threshold: float) -> None:
         self.offered += 1
-        waited = r.outcome in WAITED and r.wait_s is not None
-        if waited:
-            assert r.wait_s is not None
+        if r.wait_s is not None and r.outcome not in REFUSED:  # an unknown end may have a known wait
             self.wait_sum += r.wait_s
             self.waits += 1
             self.max_wait_s = max(self.max_wait_s, r.wait_s)

@@ -1,35 +1,9 @@
-"""The site's time zone and the periods analysts ask for (--from/--to dates, --month)."""
+"""The periods analysts ask for (--from/--to dates), in the site's time zone."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-
-def site_zone(name: str | None) -> str:
-    """An IANA zone name: the one given, else the machine's (TZ, /etc/localtime), else UTC."""
-    for candidate in (name, os.environ.get("TZ"), _localtime_name()):
-        if candidate:
-            try:
-                ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                if candidate == name:
-                    raise ValueError(f"--timezone: no such time zone {name!r} (e.g. America/Bogota)") from exc
-                continue
-            return candidate
-    return "UTC"
-
-
-def _localtime_name() -> str | None:
-    target = Path("/etc/localtime")
-    try:
-        resolved = str(target.resolve())
-    except OSError:
-        return None
-    marker = "/zoneinfo/"
-    return resolved.split(marker, 1)[1] if marker in resolved else None
+from zoneinfo import ZoneInfo
 
 
 def moment(text: str, tz: ZoneInfo, what: str) -> float:

@@ -12,11 +12,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from callcenter.metrics.kpi import KpiRules, Kpis
 from callcenter.pgurl import is_postgres_url, looks_like_url, redact
 from callcenter.queues.changes import AgentChanged, StintEnded
 from callcenter.queues.model import StintRecord
 from callcenter.store import schema
+from callcenter.store.aggregate import kpi_query, kpis_of, label_for, merge
 from callcenter.store.rows import agent_row, stint_record, stint_row
 
 META = "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -180,6 +183,36 @@ class SqlStore:
         with self._lock:
             rows = self._db.execute(self._sql(query), args).fetchall()
         return [stint_record(r) for r in rows]
+
+    def kpis(
+        self,
+        start: float,
+        end: float,
+        *,
+        by: Sequence[str],
+        rules: KpiRules,
+        interval: str = "day",
+        thresholds: dict[str, float] | None = None,
+        queue: str | None = None,
+        agent: str | None = None,
+    ) -> dict[tuple[str, ...], Kpis]:
+        """``metrics.kpi.kpis_by`` of the stints ended in [start, end), added up by the database."""
+        tz = ZoneInfo(rules.timezone)
+        q = kpi_query(start, end, by=by, interval=interval, tz=tz, thresholds=thresholds,
+                      default_threshold=rules.servicelevel_s, queue=queue, agent=agent,
+                      postgres=self.postgres)  # fmt: skip
+        with self._lock:
+            rows = self._db.execute(self._sql(q.sql), q.args).fetchall()
+        labels = label_for(by, interval, tz)
+        out: dict[tuple[str, ...], Kpis] = {}
+        for row in rows:
+            key = tuple(label(v) for label, v in zip(labels, row[: q.group_columns], strict=True))
+            found = out.get(key)
+            if found is None:
+                out[key] = kpis_of(row, q.group_columns)
+            else:  # days of one week or month
+                merge(found, kpis_of(row, q.group_columns))
+        return dict(sorted(out.items()))
 
     def agent_states(self, start: float | None = None, end: float | None = None) -> list[tuple[Any, ...]]:
         """Agent state changes in [start, end): (at, interface, name, state, reason), oldest first."""

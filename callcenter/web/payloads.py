@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from callcenter.metrics.figures import QueueFigures
 from callcenter.queues.model import AgentState
 from callcenter.web.view import LinkView, QueueSnapshot, ServerView
 
@@ -72,7 +73,20 @@ def _queue(q: QueueSnapshot) -> dict[str, Any]:
         "waiting": len(live.waiting),
         "longest_wait_s": round(live.longest_wait_s, 1),
         "agents": {state.value: live.agents.get(state, 0) for state in AgentState},
-        **done.as_dict(),  # offered, answered, abandoned, ..., the same as `replay --json`
+        **done.as_dict(),  # the site's day: offered, answered, ..., as `replay --json` counts them
         "lost_total": done.lost_total,
         "service_level_pct": done.service_level_pct,
+        "day_from": utc(q.day_from),
+        "interval": None if q.interval is None else _interval(q.interval_from, q.interval),
+    }
+
+
+def _interval(start: float | None, f: QueueFigures) -> dict[str, Any]:
+    """The current interval's figures (15/30/60 min): what the wallboard's "now" shows."""
+    d = f.as_dict()
+    return {
+        "from": utc(start),
+        **{k: d[k] for k in ("offered", "answered", "abandoned", "short_abandoned", "asa_s", "max_wait_s")},
+        "lost_total": f.lost_total,
+        "service_level_pct": f.service_level_pct,
     }

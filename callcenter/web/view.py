@@ -20,7 +20,10 @@ from callcenter.queues.views import QueueView
 @dataclass(frozen=True, slots=True)
 class QueueSnapshot:
     live: QueueView  # waiting callers and agents by state, now
-    done: QueueFigures  # finished stints since the journal began (empty figures if none yet)
+    done: QueueFigures  # finished stints of the site's day (empty figures if none yet)
+    day_from: float | None = None  # when the site's day began
+    interval_from: float | None = None  # when the current interval began
+    interval: QueueFigures | None = None  # finished stints that arrived in it
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,61 @@
+"""Which day and which interval a moment belongs to, for the live figures: the site's day (its
+time zone, starting at a configurable hour) and its current 15/30/60-minute interval. Pure."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    timezone: str = "UTC"
+    day_start_min: int = 0  # minutes after local midnight the help desk's day starts
+    interval_min: int = 30  # 15, 30 or 60
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def day(self, at: float) -> date:
+        """The site day holding ``at``: a day starting at 06:00 holds 05:59 in the day before."""
+        return (datetime.fromtimestamp(at, self.zone) - timedelta(minutes=self.day_start_min)).date()
+
+    def day_starts(self, day: date) -> float:
+        """When a site day begins, as epoch seconds (wall-clock time: DST days are 23 or 25 h)."""
+        midnight = datetime(day.year, day.month, day.day, tzinfo=self.zone)
+        return (midnight + timedelta(minutes=self.day_start_min)).timestamp()
+
+    def interval(self, at: float) -> float:
+        """The start of the interval holding ``at`` (wall-clock slots of the site's zone)."""
+        local = datetime.fromtimestamp(at, self.zone)
+        minutes = local.hour * 60 + local.minute
+        floor = minutes - minutes % self.interval_min
+        return local.replace(hour=floor // 60, minute=floor % 60, second=0, microsecond=0).timestamp()
+
+
+def site_zone(name: str | None) -> str:
+    """An IANA zone name: the one given, else the machine's (TZ, /etc/localtime), else UTC."""
+    for candidate in (name, os.environ.get("TZ"), _localtime_name()):
+        if candidate:
+            try:
+                ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                if candidate == name:
+                    raise ValueError(f"--timezone: no such time zone {name!r} (e.g. America/Bogota)") from exc
+                continue
+            return candidate
+    return "UTC"
+
+
+def _localtime_name() -> str | None:
+    target = Path("/etc/localtime")
+    try:
+        resolved = str(target.resolve())
+    except OSError:
+        return None
+    marker = "/zoneinfo/"
+    return resolved.split(marker, 1)[1] if marker in resolved else None

@@ -1,0 +1,159 @@
+"""KPIs computed inside the database: the sums and counts of :class:`callcenter.metrics.kpi.Kpis`
+per group, by one GROUP BY, so millions of stints are never read row by row into Python.
+
+The formulas stay in ``Kpis`` (the same ``as_dict``): the database only adds up. Intervals are in
+the site's time zone: SQL gets the UTC offset as a CASE over the zone's transitions in the period
+(DST included), adds it to each stint's arrival and cuts the local time into slots of 15, 30 or
+60 minutes or days (days may start at any minute); weeks and months are summed from days here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callcenter.metrics.kpi import Kpis, interval_start
+from callcenter.queues.model import LOST_OUTCOMES
+
+SLOT_S = {"15min": 900, "30min": 1800, "hour": 3600, "day": 86400, "week": 86400, "month": 86400}
+ARRIVED = "COALESCE(joined_at, ended_at)"
+
+
+def _offset(tz: ZoneInfo, at: float) -> int:
+    off = datetime.fromtimestamp(at, tz).utcoffset()
+    return int(off.total_seconds()) if off is not None else 0
+
+
+def offsets(tz: ZoneInfo, start: float, end: float) -> list[tuple[float, int]]:
+    """(from, UTC offset in s) for each offset the zone has in [start, end], oldest first; zones
+    change offset at most every few weeks, so an hourly scan finds each change, narrowed to the
+    second by bisection."""
+    t = float(int(start))
+    found = [(t, _offset(tz, t))]
+    while t < end:
+        nxt = min(t + 3600, float(int(end) + 1))
+        if _offset(tz, nxt) != found[-1][1]:
+            lo, hi = t, nxt  # offset(lo) is the old one, offset(hi) the new one
+            while hi - lo > 1:
+                mid = float(int((lo + hi) / 2))
+                lo, hi = (lo, mid) if _offset(tz, mid) != found[-1][1] else (mid, hi)
+            found.append((hi, _offset(tz, hi)))
+        t = nxt
+    return found
+
+
+def offset_sql(changes: Sequence[tuple[float, int]]) -> str:
+    if len(changes) == 1:
+        return str(changes[0][1])
+    cases = " ".join(f"WHEN {ARRIVED} < {at!r} THEN {before}" for (at, _), (_, before) in
+                     zip(changes[1:], changes, strict=False))  # fmt: skip
+    return f"(CASE {cases} ELSE {changes[-1][1]} END)"
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    sql: str
+    args: tuple[Any, ...]
+    group_columns: int  # leading columns of each row that are the group key
+
+
+def kpi_query(
+    start: float,
+    end: float,
+    *,
+    by: Sequence[str],
+    interval: str,
+    tz: ZoneInfo,
+    thresholds: dict[str, float] | None = None,
+    default_threshold: float = 20.0,
+    queue: str | None = None,
+    agent: str | None = None,
+    postgres: bool = False,
+) -> Query:
+    """The GROUP BY over stints ended in [start, end); ``by`` among queue, agent, interval."""
+    keys = []
+    for b in by:
+        if b == "queue":
+            keys.append("queue")
+        elif b == "agent":
+            keys.append("COALESCE(agent, '(no agent)')")
+        elif b == "interval":
+            # arrivals may precede the period's first end by up to a day
+            local = f"({ARRIVED} + {offset_sql(offsets(tz, start - 86400, end))})"
+            # floor: SQLite's CAST truncates (arrivals are positive), PostgreSQL's would round
+            floor = f"FLOOR({local} / {SLOT_S[interval]})" if postgres else f"{local} / {SLOT_S[interval]}"
+            keys.append(f"CAST({floor} AS BIGINT)")
+        else:
+            raise ValueError(f"by: expected queue, agent or interval, got {b!r}")
+    cases = " ".join(
+        f"WHEN '{q.replace(chr(39), chr(39) * 2)}' THEN {t!r}" for q, t in (thresholds or {}).items()
+    )
+    threshold = f"(CASE queue {cases} ELSE {default_threshold!r} END)" if cases else repr(default_threshold)
+    refused = "('joinempty', 'full', 'joinunavail')"
+    waited = f"wait_s IS NOT NULL AND outcome NOT IN {refused}"
+    lost = ", ".join(f"SUM(CASE WHEN outcome = '{o.value}' THEN 1 ELSE 0 END)" for o in LOST_OUTCOMES)
+    group = ", ".join(f"g{i}" for i in range(len(keys)))
+    selected = ", ".join(f"{k} AS g{i}" for i, k in enumerate(keys))
+    sql = f"""SELECT {selected},
+        COUNT(*),
+        SUM(CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END),
+        SUM(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END),
+        SUM(CASE WHEN outcome = 'abandoned' AND short_abandon = 1 THEN 1 ELSE 0 END),
+        SUM(CASE WHEN outcome = 'unknown' THEN 1 ELSE 0 END),
+        SUM(CASE WHEN outcome = 'answered' AND wait_s <= {threshold} THEN 1 ELSE 0 END),
+        SUM(CASE WHEN outcome = 'abandoned' AND wait_s <= {threshold} THEN 1 ELSE 0 END),
+        SUM(CASE WHEN outcome = 'answered' AND wait_s IS NOT NULL THEN wait_s ELSE 0 END),
+        SUM(CASE WHEN outcome = 'answered' AND wait_s IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN {waited} THEN wait_s ELSE 0 END),
+        SUM(CASE WHEN {waited} THEN 1 ELSE 0 END),
+        MAX(CASE WHEN {waited} THEN wait_s ELSE 0 END),
+        SUM(CASE WHEN outcome = 'answered' AND talk_s IS NOT NULL THEN talk_s ELSE 0 END),
+        SUM(CASE WHEN outcome = 'answered' AND talk_s IS NOT NULL THEN 1 ELSE 0 END),
+        {lost}
+        FROM stints WHERE ended_at >= ? AND ended_at < ?"""
+    args: list[Any] = [start, end]
+    for column, value in (("queue", queue), ("agent", agent)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            args.append(value)
+    sql += f" GROUP BY {group} ORDER BY {group}"
+    return Query(sql, tuple(args), len(keys))
+
+
+def kpis_of(row: Sequence[Any], skip: int) -> Kpis:
+    v = [0 if x is None else x for x in row[skip:]]
+    k = Kpis(
+        offered=int(v[0]), answered=int(v[1]), abandoned=int(v[2]), short_abandoned=int(v[3]),
+        unknown=int(v[4]), answered_within=int(v[5]), abandoned_within=int(v[6]),
+        wait_sum_answered=float(v[7]), waits_answered=int(v[8]), wait_sum=float(v[9]), waits=int(v[10]),
+        max_wait_s=float(v[11]), talk_sum=float(v[12]), talks=int(v[13]),
+    )  # fmt: skip
+    k.lost = {o.value: int(n) for o, n in zip(LOST_OUTCOMES, v[14:], strict=True)}
+    return k
+
+
+def label_for(by: Sequence[str], interval: str, tz: ZoneInfo) -> list[Callable[[Any], str]]:
+    """Turns each group column back into the label ``metrics.kpi.kpis_by`` gives the same group."""
+
+    def slot_label(slot: Any) -> str:
+        size = SLOT_S[interval]
+        local = datetime.fromtimestamp(int(slot) * size, UTC).replace(tzinfo=tz)  # the slot's wall time
+        if size == 86400:  # a local midnight; weeks and months start at one
+            return interval_start(local.timestamp(), interval, tz).isoformat()
+        return local.isoformat()
+
+    return [slot_label if b == "interval" else str for b in by]
+
+
+def merge(into: Kpis, other: Kpis) -> None:
+    """Add one group's sums to another's (days into weeks or months)."""
+    for name in ("offered", "answered", "abandoned", "short_abandoned", "unknown", "answered_within",
+                 "abandoned_within", "wait_sum_answered", "waits_answered", "wait_sum", "waits", "talk_sum",
+                 "talks"):  # fmt: skip
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+    into.max_wait_s = max(into.max_wait_s, other.max_wait_s)
+    for cause, n in other.lost.items():
+        into.lost[cause] += n
