@@ -143,13 +143,13 @@ def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from callcenter.metrics.kpi import KpiRules
-    from callcenter.reports.monthly import figures, month_range, render
+    from callcenter.reports.monthly import figures, month_data_from_store, month_range, render
     from callcenter.store import StoreError, open_store
 
     try:
         rules, tz = _kpi_rules(args)
         assert isinstance(rules, KpiRules)
-        start, end = month_range(args.month, tz)  # type: ignore[arg-type]
+        month_range(args.month, tz)  # type: ignore[arg-type]  # checks --month
     except ValueError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 2
@@ -160,17 +160,17 @@ def _report(args: argparse.Namespace) -> int:
     try:
         store = open_store(args.store, create=False)
         try:
-            records = store.stints(start, end)
+            data = month_data_from_store(store, args.month, rules)
         finally:
             store.close()
-        out.write_text(render(figures(records, args.month, rules)), encoding="utf-8")
+        out.write_text(render(figures(data, args.month, rules)), encoding="utf-8")
     except StoreError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"callcenter: {out}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    print(f"wrote the {args.month} report ({len(records)} stints) to {out}", file=sys.stderr)
+    print(f"wrote the {args.month} report ({data.total.offered} stints) to {out}", file=sys.stderr)
     return 0
 
 

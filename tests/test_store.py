@@ -279,3 +279,18 @@ def test_kpis_added_up_by_the_database_equal_kpis_by(
     assert list(got) == list(want)
     for key in want:
         assert got[key].as_dict(rules) == want[key].as_dict(rules), key
+
+
+def test_fcr_and_abandon_waits_added_up_by_the_database_equal_the_python_path(store: SqlStore) -> None:
+    import random
+
+    from callcenter.metrics.kpi import fcr
+    from callcenter.reports.monthly import WAIT_BUCKETS, wait_bucket_counts
+
+    rng = random.Random(3)
+    records = [replace(r, caller_num=rng.choice(["100", "101", "102", ""])) for r in _spread(2000)]
+    store.write("pbx1", [(i, r) for i, r in enumerate(records)])
+    for window in (3600.0, 86400.0, 7 * 86400.0):
+        assert store.fcr(0.0, 2e9, window) == fcr(records, window)
+    waits = [r.wait_s for r in records if r.outcome is Outcome.ABANDONED and r.wait_s is not None]
+    assert store.abandon_wait_counts(0.0, 2e9, WAIT_BUCKETS) == wait_bucket_counts(waits)

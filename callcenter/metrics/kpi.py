@@ -184,11 +184,14 @@ def interval_start(at: float, interval: str, tz: ZoneInfo) -> datetime:
     raise ValueError(f"interval: expected one of {', '.join(INTERVALS)}, got {interval!r}")
 
 
+NO_AGENT = "(no agent)"
+
+
 def group_key(by: str, interval: str, tz: ZoneInfo) -> Callable[[StintRecord], str]:
     if by == "queue":
         return lambda r: r.queue
     if by == "agent":
-        return lambda r: r.agent or "(no agent)"
+        return lambda r: r.agent or NO_AGENT
     if by == "interval":
         return lambda r: interval_start(arrived_at(r), interval, tz).isoformat()
     raise ValueError(f"by: expected queue, agent or interval, got {by!r}")
@@ -217,8 +220,9 @@ def kpis_by(
 
 
 def fcr(records: Sequence[StintRecord], window_s: float) -> tuple[int, int]:
-    """(resolved, answered journeys): an answered journey is resolved on first contact when its
-    caller does not call again within ``window_s`` of its end. Journeys of unknown callers (no
+    """(resolved, answered journeys): an answered journey is resolved on first contact when the
+    same number's next call (by arrival) does not come within ``window_s`` of its end (a call
+    placed while the first was still going counts as a repeat). Journeys of unknown callers (no
     number) are left out. A stand-in until tickets carry the agent's "solved on the call" flag."""
     journeys: dict[str, list[StintRecord]] = {}
     for r in records:
@@ -240,6 +244,6 @@ def fcr(records: Sequence[StintRecord], window_s: float) -> tuple[int, int]:
             if not was_answered:
                 continue
             answered += 1
-            again = any(end < start <= end + window_s for start, _, _ in calls[i + 1 :])
+            again = i + 1 < len(calls) and calls[i + 1][0] <= end + window_s  # the number's next call
             resolved += not again
     return resolved, answered

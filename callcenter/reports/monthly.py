@@ -1,8 +1,10 @@
 # ruff: noqa: E501 - the page's HTML template reads best with its lines whole
 """The monthly service report ("informe mensual"): one self-contained HTML file, charts inline (SVG).
 
-Built from the store's stints of one calendar month in the site's time zone. ``figures()`` is
-pure (the numbers, testable by hand); ``render()`` turns them into the page.
+Built from the store's stints of one calendar month in the site's time zone, added up by the
+database (``month_data_from_store``: millions of stints are never read one by one) or from stints
+in memory (``month_data``, the same sums); ``figures()`` makes the report's numbers from them, pure;
+``render()`` turns them into the page.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcenter.metrics import erlang
-from callcenter.metrics.kpi import SL_FORMULAS, KpiRules, arrived_at, fcr, kpis, kpis_by
+from callcenter.metrics.kpi import NO_AGENT, SL_FORMULAS, KpiRules, Kpis, fcr, kpis, kpis_by
 from callcenter.queues.model import LOST_OUTCOMES, Outcome, StintRecord
+from callcenter.store.sql import SqlStore
 
 WAIT_BUCKETS = ((0, 5), (5, 10), (10, 20), (20, 30), (30, 60), (60, 120), (120, None))  # seconds, [lo, hi)
 TARGET_SL_PCT = 80.0
@@ -56,50 +59,87 @@ class Report:
     staffing: list[tuple[int, float, float, int]]  # busiest hours: hour, calls/h, AHT s, agents needed
 
 
-def figures(records: Sequence[StintRecord], month: str, rules: KpiRules) -> Report:
+@dataclass(frozen=True, slots=True)
+class MonthData:
+    """What the report is made of: sums per group (``Kpis``), from stints in memory
+    (``month_data``) or added up by the store (``month_data_from_store``)."""
+
+    total: Kpis
+    by_queue: dict[str, Kpis]
+    by_day: dict[str, Kpis]  # local day (ISO date) -> its stints
+    by_hour: dict[str, Kpis]  # local hour (ISO) -> its stints
+    by_agent: dict[str, Kpis]
+    abandon_waits: list[int]  # abandoned stints per WAIT_BUCKETS
+    fcr: tuple[int, int]
+
+
+def wait_bucket_counts(waits: Sequence[float]) -> list[int]:
+    return [sum(lo <= w and (hi is None or w < hi) for w in waits) for lo, hi in WAIT_BUCKETS]
+
+
+def month_data(records: Sequence[StintRecord], rules: KpiRules) -> MonthData:
+    def one(by: str, interval: str = "day") -> dict[str, Kpis]:
+        return {k[0]: g for k, g in kpis_by(records, (by,), rules, interval=interval).items()}
+
+    waits = [r.wait_s for r in records if r.outcome is Outcome.ABANDONED and r.wait_s is not None]
+    return MonthData(kpis(records, rules), one("queue"), one("interval"), one("interval", "hour"),
+                     {a: k for a, k in one("agent").items() if a != NO_AGENT}, wait_bucket_counts(waits),
+                     fcr(records, rules.repeat_window_s))  # fmt: skip
+
+
+def month_data_from_store(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
+    start, end = month_range(month, ZoneInfo(rules.timezone))
+
+    def one(by: str, interval: str = "day") -> dict[str, Kpis]:
+        return {k[0]: g for k, g in store.kpis(start, end, by=(by,), rules=rules, interval=interval).items()}
+
+    whole = store.kpis(start, end, by=(), rules=rules)
+    total = whole.get((), Kpis())
+    return MonthData(total, one("queue"), one("interval"), one("interval", "hour"),
+                     {a: k for a, k in one("agent").items() if a != NO_AGENT},
+                     store.abandon_wait_counts(start, end, WAIT_BUCKETS),
+                     store.fcr(start, end, rules.repeat_window_s))  # fmt: skip
+
+
+def figures(data: MonthData, month: str, rules: KpiRules) -> Report:
     tz = ZoneInfo(rules.timezone)
-    total = kpis(records, rules).as_dict(rules)
-    by_queue = {k[0]: g.as_dict(rules) for k, g in kpis_by(records, ("queue",), rules).items()}
-    days = {k[0][:10]: g for k, g in kpis_by(records, ("interval",), rules, interval="day").items()}
     start, end = month_range(month, tz)
     by_day = []
     day = datetime.fromtimestamp(start, tz)
     while day.timestamp() < end:  # every day of the month, those without calls too
-        g = days.get(day.date().isoformat())
+        g = data.by_day.get(day.isoformat())
         by_day.append((day.date().isoformat(), g.offered if g else 0, g.answered if g else 0,
                        g.service_level(rules.variant) if g else None))  # fmt: skip
-        day = (day + timedelta(days=1)).replace(hour=0)
+        day = datetime.combine(day.date() + timedelta(days=1), datetime.min.time(), tz)
     hours = [0] * 24
     hour_days: dict[int, set[str]] = {h: set() for h in range(24)}
-    talk_by_hour: dict[int, list[float]] = {h: [] for h in range(24)}
-    for r in records:
-        local = datetime.fromtimestamp(arrived_at(r), tz)
-        hours[local.hour] += 1
+    talk_by_hour = [[0.0, 0] for _ in range(24)]
+    for label, g in data.by_hour.items():
+        local = datetime.fromisoformat(label)
+        hours[local.hour] += g.offered
         hour_days[local.hour].add(local.date().isoformat())
-        if r.outcome is Outcome.ANSWERED and r.talk_s is not None:
-            talk_by_hour[local.hour].append(r.talk_s)
-    waits = [r.wait_s for r in records if r.outcome is Outcome.ABANDONED and r.wait_s is not None]
+        talk_by_hour[local.hour][0] += g.talk_sum
+        talk_by_hour[local.hour][1] += g.talks
     buckets = []
-    for lo, hi in WAIT_BUCKETS:
-        label = f"{lo}–{hi} s" if hi is not None else f"{lo} s and more"
-        buckets.append((label, sum(lo <= w and (hi is None or w < hi) for w in waits)))
-    talk: dict[str, list[float]] = {}
-    for r in records:
-        if r.outcome is Outcome.ANSWERED and r.agent:
-            talk.setdefault(r.agent, []).append(r.talk_s or 0.0)
+    for (lo, hi), n in zip(WAIT_BUCKETS, data.abandon_waits, strict=True):
+        buckets.append((f"{lo}–{hi} s" if hi is not None else f"{lo} s and more", n))
     agents = [
-        (a, len(t), round(sum(t) / 3600, 2), round(sum(t) / len(t), 1)) for a, t in sorted(talk.items())
+        (a, k.answered, round(k.talk_sum / 3600, 2), round(k.talk_sum / k.talks, 1) if k.talks else 0.0)
+        for a, k in sorted(data.by_agent.items())
+        if k.answered
     ]
     staffing = []
     for h in sorted(range(24), key=lambda h: -hours[h])[:3]:
-        if not hours[h] or not talk_by_hour[h]:
+        talk_sum, talks = talk_by_hour[h]
+        if not hours[h] or not talks:
             continue
         per_hour = hours[h] / len(hour_days[h])  # mean arrivals in that hour, over the days it had calls
-        aht = sum(talk_by_hour[h]) / len(talk_by_hour[h])
+        aht = talk_sum / talks
         need = erlang.agents_needed(per_hour, aht, TARGET_SL_PCT / 100, rules.servicelevel_s).agents
         staffing.append((h, round(per_hour, 1), round(aht, 1), need))
-    return Report(month, rules.timezone, rules, total, by_queue, by_day, list(enumerate(hours)), buckets,
-                  agents, fcr(records, rules.repeat_window_s), sorted(staffing))  # fmt: skip
+    by_queue = {q: k.as_dict(rules) for q, k in data.by_queue.items()}
+    return Report(month, rules.timezone, rules, data.total.as_dict(rules), by_queue, by_day, list(enumerate(hours)),
+                  buckets, agents, data.fcr, sorted(staffing))  # fmt: skip
 
 
 # -- the page ----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from callcenter.metrics.kpi import Kpis, interval_start
+from callcenter.metrics.kpi import NO_AGENT, Kpis, interval_start
 from callcenter.queues.model import LOST_OUTCOMES
 
 SLOT_S = {"15min": 900, "30min": 1800, "hour": 3600, "day": 86400, "week": 86400, "month": 86400}
@@ -79,7 +79,7 @@ def kpi_query(
         if b == "queue":
             keys.append("queue")
         elif b == "agent":
-            keys.append("COALESCE(agent, '(no agent)')")
+            keys.append(f"COALESCE(agent, '{NO_AGENT}')")
         elif b == "interval":
             # arrivals may precede the period's first end by up to a day
             local = f"({ARRIVED} + {offset_sql(offsets(tz, start - 86400, end))})"
@@ -96,8 +96,8 @@ def kpi_query(
     waited = f"wait_s IS NOT NULL AND outcome NOT IN {refused}"
     lost = ", ".join(f"SUM(CASE WHEN outcome = '{o.value}' THEN 1 ELSE 0 END)" for o in LOST_OUTCOMES)
     group = ", ".join(f"g{i}" for i in range(len(keys)))
-    selected = ", ".join(f"{k} AS g{i}" for i, k in enumerate(keys))
-    sql = f"""SELECT {selected},
+    selected = "".join(f"{k} AS g{i}, " for i, k in enumerate(keys))
+    sql = f"""SELECT {selected}
         COUNT(*),
         SUM(CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END),
         SUM(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END),
@@ -119,7 +119,8 @@ def kpi_query(
         if value is not None:
             sql += f" AND {column} = ?"
             args.append(value)
-    sql += f" GROUP BY {group} ORDER BY {group}"
+    if keys:
+        sql += f" GROUP BY {group} ORDER BY {group}"
     return Query(sql, tuple(args), len(keys))
 
 
@@ -157,3 +158,28 @@ def merge(into: Kpis, other: Kpis) -> None:
     into.max_wait_s = max(into.max_wait_s, other.max_wait_s)
     for cause, n in other.lost.items():
         into.lost[cause] += n
+
+
+def abandon_wait_query(
+    start: float, end: float, buckets: Sequence[tuple[int, int | None]]
+) -> tuple[str, tuple[Any, ...]]:
+    """Abandoned stints ended in [start, end) per wait bucket [lo, hi)."""
+    cols = ", ".join(
+        f"SUM(CASE WHEN wait_s >= {lo} {'' if hi is None else f'AND wait_s < {hi}'} THEN 1 ELSE 0 END)"
+        for lo, hi in buckets
+    )
+    sql = f"SELECT {cols} FROM stints WHERE outcome = 'abandoned' AND ended_at >= ? AND ended_at < ?"
+    return sql, (start, end)
+
+
+def fcr_query(start: float, end: float, window_s: float) -> tuple[str, tuple[Any, ...]]:
+    """metrics.kpi.fcr in SQL: journeys of known numbers, each answered one resolved unless the
+    number's next journey (by arrival) starts within ``window_s`` of its end."""
+    sql = f"""WITH j AS (
+            SELECT MIN(caller_num) AS caller, MIN({ARRIVED}) AS s, MAX(ended_at) AS e,
+                   MAX(CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END) AS a
+            FROM stints WHERE ended_at >= ? AND ended_at < ? AND caller_num <> ''
+            GROUP BY linked_id),
+        n AS (SELECT a, e, LEAD(s) OVER (PARTITION BY caller ORDER BY s, e) AS nxt FROM j)
+        SELECT SUM(CASE WHEN a = 1 AND (nxt IS NULL OR nxt > e + ?) THEN 1 ELSE 0 END), SUM(a) FROM n"""
+    return sql, (start, end, window_s)

@@ -19,7 +19,7 @@ from callcenter.pgurl import is_postgres_url, looks_like_url, redact
 from callcenter.queues.changes import AgentChanged, StintEnded
 from callcenter.queues.model import StintRecord
 from callcenter.store import schema
-from callcenter.store.aggregate import kpi_query, kpis_of, label_for, merge
+from callcenter.store.aggregate import abandon_wait_query, fcr_query, kpi_query, kpis_of, label_for, merge
 from callcenter.store.rows import agent_row, stint_record, stint_row
 
 META = "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -213,6 +213,21 @@ class SqlStore:
             else:  # days of one week or month
                 merge(found, kpis_of(row, q.group_columns))
         return dict(sorted(out.items()))
+
+    def abandon_wait_counts(
+        self, start: float, end: float, buckets: Sequence[tuple[int, int | None]]
+    ) -> list[int]:
+        sql, args = abandon_wait_query(start, end, buckets)
+        with self._lock:
+            row = self._db.execute(self._sql(sql), args).fetchone()
+        return [int(v or 0) for v in row]
+
+    def fcr(self, start: float, end: float, window_s: float) -> tuple[int, int]:
+        """``metrics.kpi.fcr`` of the stints ended in [start, end), by the database."""
+        sql, args = fcr_query(start, end, window_s)
+        with self._lock:
+            row = self._db.execute(self._sql(sql), args).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
 
     def agent_states(self, start: float | None = None, end: float | None = None) -> list[tuple[Any, ...]]:
         """Agent state changes in [start, end): (at, interface, name, state, reason), oldest first."""

@@ -1,0 +1,169 @@
+"""KPI benchmark: a month of synthetic stints in the store, the analysts' queries timed from the store.
+
+    python bench/kpi.py [--rows 1000000 5000000] [--keep DIR]
+
+For each size, in one run on the same data:
+  ours     the store (SQLite, as the daemon writes it): monthly KPIs by queue x day, by queue x
+           hour, and the whole monthly report (its every number, rendered to HTML), each timed
+           from opening the store (loading included), in a fresh process for its peak RSS;
+  duckdb   the baseline: DuckDB (pip install duckdb) running the same aggregation (the same
+           SQL sums, same time-zone offsets) over the same stints in a Parquet file, its best
+           case (columnar, compressed), also timed from opening and in a fresh process.
+Prints seconds, peak RSS and each of ours' ratio to DuckDB's. Targets: 5M stints in < 5 s and
+<= 2x DuckDB. Needs pyarrow (the analytics extra) to write the Parquet file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from callcenter.metrics.kpi import KpiRules  # noqa: E402
+from callcenter.queues.model import LOST_OUTCOMES  # noqa: E402
+from callcenter.reports.monthly import figures, month_data_from_store, month_range, render  # noqa: E402
+from callcenter.store import open_store  # noqa: E402
+from callcenter.store.aggregate import kpi_query  # noqa: E402
+from callcenter.store.schema import STINT_COLUMNS  # noqa: E402
+
+MONTH, ZONE = "2026-10", "Europe/Madrid"  # summer time ends on the 25th: a 25-hour day
+RULES = KpiRules(servicelevel_s=20, timezone=ZONE)
+QUEUES = ("support", "support-l2", "billing", "vip")
+AGENTS = tuple(f"agent{i:02d}" for i in range(40))
+BATCH = 50_000
+
+
+def rows(n: int, seed: int = 1) -> list[tuple[object, ...]]:
+    """n stints over the month, in STINT_COLUMNS order: a help desk's mix of outcomes."""
+    rng = random.Random(seed)
+    start, end = month_range(MONTH, ZoneInfo(ZONE))
+    outcomes = ["answered"] * 80 + ["abandoned"] * 12 + [o.value for o in LOST_OUTCOMES] + ["unknown"]
+    out = []
+    for i in range(n):
+        joined = rng.uniform(start, end - 3600)
+        outcome = rng.choice(outcomes)
+        wait = round(rng.expovariate(1 / 25), 0)
+        answered = outcome == "answered"
+        talk = round(rng.expovariate(1 / 240), 0) if answered else None
+        out.append((
+            "pbx1", i + 1, f"{int(joined)}.{i}", f"{int(joined)}.{i}", rng.choice(QUEUES),
+            f"+54911{rng.randrange(10**6):06d}", "", outcome, joined, joined + wait + (talk or 0), wait, talk,
+            rng.choice(AGENTS) if answered else None, None, "agent" if answered else None, None,
+            int(outcome == "abandoned" and wait < 5), 0, 1, 1,
+        ))  # fmt: skip
+    return out
+
+
+def build(n: int, folder: Path) -> tuple[Path, Path, float]:
+    data = rows(n)
+    store_path, parquet = folder / f"store-{n}.sqlite3", folder / f"stints-{n}.parquet"
+    started = time.perf_counter()
+    store = open_store(store_path)
+    marks = ", ".join("?" * len(STINT_COLUMNS))
+    db = store._db  # the bench loads rows directly, as the sink's batches would, without StintRecords
+    for i in range(0, n, BATCH):
+        db.execute("BEGIN")
+        db.executemany(f"INSERT INTO stints VALUES ({marks})", data[i : i + BATCH])
+        db.execute("COMMIT")
+    store.close()
+    written = time.perf_counter() - started
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = list(zip(*data, strict=True))
+    pq.write_table(pa.table({c: list(v) for c, v in zip(STINT_COLUMNS, columns, strict=True)}), parquet)
+    return store_path, parquet, written
+
+
+def ours(store_path: str) -> dict[str, float]:
+    start, end = month_range(MONTH, ZoneInfo(ZONE))
+    out = {}
+    t = time.perf_counter()
+    store = open_store(store_path, create=False)
+    store.kpis(start, end, by=("queue", "interval"), rules=RULES, interval="day")
+    out["queue_x_day"] = time.perf_counter() - t
+    t = time.perf_counter()
+    store.kpis(start, end, by=("queue", "interval"), rules=RULES, interval="hour")
+    out["queue_x_hour"] = time.perf_counter() - t
+    t = time.perf_counter()
+    html = render(figures(month_data_from_store(store, MONTH, RULES), MONTH, RULES))
+    out["report"] = time.perf_counter() - t
+    store.close()
+    assert "Monthly service report" in html
+    return out
+
+
+def duck(parquet: str) -> dict[str, float]:
+    import duckdb
+
+    start, end = month_range(MONTH, ZoneInfo(ZONE))
+    out = {}
+    t = time.perf_counter()
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW stints AS SELECT * FROM read_parquet('{parquet}')")
+    for name, interval in (("queue_x_day", "day"), ("queue_x_hour", "hour")):
+        q = kpi_query(
+            start, end, by=("queue", "interval"), interval=interval, tz=ZoneInfo(ZONE), postgres=True
+        )
+        con.execute(q.sql, list(q.args)).fetchall()
+        out[name] = time.perf_counter() - t
+        t = time.perf_counter()
+    return out
+
+
+def child(kind: str, path: str) -> None:
+    times = ours(path) if kind == "ours" else duck(path)
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child would report its parent's
+    status = Path("/proc/self/status").read_text()
+    peak_mb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
+    print(json.dumps({"times": times, "peak_rss_mb": peak_mb}))
+
+
+def measure(kind: str, path: Path) -> dict[str, object]:
+    done = subprocess.run([sys.executable, __file__, "--child", kind, str(path)], capture_output=True,
+                          text=True, timeout=600, check=True)  # fmt: skip
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--keep", help="build the data in this folder and leave it there")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.keep or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in args.rows:
+            store_path, parquet, written = build(n, folder)
+            a, b = measure("ours", store_path), measure("duckdb", parquet)
+            ta, tb = a["times"], b["times"]
+            assert isinstance(ta, dict) and isinstance(tb, dict)
+            size, psize = store_path.stat().st_size >> 20, parquet.stat().st_size >> 20
+            print(f"{n:>9,} stints (written to the store in {written:.1f} s, {size} MB; Parquet {psize} MB)")
+            for key in ("queue_x_day", "queue_x_hour"):
+                ratio = ta[key] / tb[key]
+                print(f"  {key:<13} ours {ta[key]:6.2f} s   duckdb {tb[key]:6.2f} s   ratio {ratio:5.2f}")
+            whole_ours, whole_duck = sum(ta.values()), sum(tb.values())
+            print(f"  {'report':<13} ours {ta['report']:6.2f} s   (every number of the report, rendered)")
+            print(f"  {'all':<13} ours {whole_ours:6.2f} s   duckdb (day+hour) {whole_duck:6.2f} s")
+            print(f"  peak RSS      ours {a['peak_rss_mb']:.0f} MB   duckdb {b['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
