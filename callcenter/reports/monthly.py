@@ -17,8 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcenter.metrics import erlang
-from callcenter.metrics.kpi import NO_AGENT, SL_FORMULAS, KpiRules, Kpis, fcr, kpis, kpis_by
+from callcenter.metrics.kpi import NO_AGENT, SL_FORMULAS, KpiRules, Kpis, fcr, interval_start, kpis, kpis_by
 from callcenter.queues.model import LOST_OUTCOMES, Outcome, StintRecord
+from callcenter.store.aggregate import merge
 from callcenter.store.sql import SqlStore
 
 WAIT_BUCKETS = ((0, 5), (5, 10), (10, 20), (20, 30), (30, 60), (60, 120), (120, None))  # seconds, [lo, hi)
@@ -88,15 +89,23 @@ def month_data(records: Sequence[StintRecord], rules: KpiRules) -> MonthData:
 
 
 def month_data_from_store(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
-    start, end = month_range(month, ZoneInfo(rules.timezone))
-
-    def one(by: str, interval: str = "day") -> dict[str, Kpis]:
-        return {k[0]: g for k, g in store.kpis(start, end, by=(by,), rules=rules, interval=interval).items()}
-
-    whole = store.kpis(start, end, by=(), rules=rules)
-    total = whole.get((), Kpis())
-    return MonthData(total, one("queue"), one("interval"), one("interval", "hour"),
-                     {a: k for a, k in one("agent").items() if a != NO_AGENT},
+    """Two passes over the month's stints (queue x hour, agent), the rest summed from them here."""
+    tz = ZoneInfo(rules.timezone)
+    start, end = month_range(month, tz)
+    cells = store.kpis(start, end, by=("queue", "interval"), rules=rules, interval="hour")
+    total = Kpis()
+    by_queue: dict[str, Kpis] = {}
+    by_day: dict[str, Kpis] = {}
+    by_hour: dict[str, Kpis] = {}
+    for (queue, hour), k in cells.items():
+        day = interval_start(datetime.fromisoformat(hour).timestamp(), "day", tz).isoformat()
+        for groups, key in ((by_queue, queue), (by_day, day), (by_hour, hour)):
+            merge(groups.setdefault(key, Kpis()), k)
+        merge(total, k)
+    agents = {
+        k[0]: g for k, g in store.kpis(start, end, by=("agent",), rules=rules).items() if k[0] != NO_AGENT
+    }
+    return MonthData(total, dict(sorted(by_queue.items())), by_day, dict(sorted(by_hour.items())), agents,
                      store.abandon_wait_counts(start, end, WAIT_BUCKETS),
                      store.fcr(start, end, rules.repeat_window_s))  # fmt: skip
 
