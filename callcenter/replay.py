@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from callcenter.queues import changes as ch
 from callcenter.queues.model import StintRecord
 from callcenter.queues.tracker import TrackerConfig
 from callcenter.store import SqlStore
-from callcenter.store.sink import KEPT, write_all
+from callcenter.store.sink import KEPT, archive_closed_days, write_all
 
 
 def is_journal(path: str | Path) -> bool:
@@ -84,6 +85,8 @@ def replay(
             collect(ingest.feed(chunk), position)
     if store is not None:
         write_all(store, server or "", kept)
+        if not store.postgres and importlib.util.find_spec("pyarrow") is not None:
+            archive_closed_days(store)
     # Stints still open where the input ends are in progress, as they are for the live daemon
     # when it stops: listed, but not in the figures (a daemon resumes them from its journal).
     open_at_end = [c.record for c in ingest.finish() if isinstance(c, ch.StintEnded)]

@@ -294,3 +294,63 @@ def test_fcr_and_abandon_waits_added_up_by_the_database_equal_the_python_path(st
         assert store.fcr(0.0, 2e9, window) == fcr(records, window)
     waits = [r.wait_s for r in records if r.outcome is Outcome.ABANDONED and r.wait_s is not None]
     assert store.abandon_wait_counts(0.0, 2e9, WAIT_BUCKETS) == wait_bucket_counts(waits)
+
+
+@pytest.mark.parametrize(("by", "interval"), GROUPINGS)
+def test_kpis_added_up_by_arrow_equal_kpis_by(tmp_path: Path, by: tuple[str, ...], interval: str) -> None:
+    """The columnar path (day files read with Arrow) gives the Python path's KPIs too, from a mix
+    of archived days and days read from the store."""
+    pytest.importorskip("pyarrow")
+    from callcenter.metrics.columnar import kpis_arrow
+    from callcenter.store.archive import archive, load
+
+    records = _spread(3000)
+    s = open_store(tmp_path / "store.sqlite3")
+    s.write("pbx1", [(i, r) for i, r in enumerate(records)])
+    written = archive(s, before=1773878400.0)  # the days before 2026-03-19 UTC; the rest from SQLite
+    assert 17 <= len(written) <= 19 and archive(s, before=1773878400.0) == []  # nothing twice
+    rules = KpiRules(servicelevel_s=20, timezone="Europe/Madrid")
+    levels = {"support-l2": 30.0}
+    table = load(s, 1772319600.0, 1775000000.0)
+    assert table.num_rows == len(records)
+    got = kpis_arrow(table, by, rules, interval=interval, thresholds=levels)
+    want = kpis_by(records, by, rules, interval=interval, servicelevel_for=levels.get)
+    assert list(got) == list(want)
+    for key in want:
+        assert got[key].as_dict(rules) == want[key].as_dict(rules), key
+    s.close()
+
+
+def test_a_late_stint_rewrites_its_day_file(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    from callcenter.store.archive import archive, load
+
+    s = open_store(tmp_path / "store.sqlite3")
+    s.write("pbx1", [(1, ANSWERED)])
+    (first,) = archive(s, before=2e9)
+    late = replace(ANSWERED, call_id="late", ended_at=ANSWERED.ended_at + 60)
+    s.write("pbx1", [(2, late)])
+    assert archive(s, before=2e9) == [first]  # the day's count changed: written again, whole
+    assert sorted(load(s, 0.0, 2e9)["call_id"].to_pylist()) == [ANSWERED.call_id, "late"]
+    s.close()
+
+
+def test_fcr_and_abandon_waits_by_arrow_equal_the_python_path(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    import random
+
+    from callcenter.metrics.columnar import abandon_waits_arrow, fcr_arrow
+    from callcenter.metrics.kpi import fcr
+    from callcenter.reports.monthly import WAIT_BUCKETS, wait_bucket_counts
+    from callcenter.store.archive import load
+
+    rng = random.Random(3)
+    records = [replace(r, caller_num=rng.choice(["100", "101", "102", ""])) for r in _spread(2000)]
+    s = open_store(tmp_path / "store.sqlite3")
+    s.write("pbx1", [(i, r) for i, r in enumerate(records)])
+    table = load(s, 0.0, 2e9)
+    s.close()
+    for window in (3600.0, 86400.0, 7 * 86400.0):
+        assert fcr_arrow(table, window) == fcr(records, window)
+    waits = [r.wait_s for r in records if r.outcome is Outcome.ABANDONED and r.wait_s is not None]
+    assert abandon_waits_arrow(table, WAIT_BUCKETS) == wait_bucket_counts(waits)

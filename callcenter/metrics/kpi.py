@@ -247,3 +247,14 @@ def fcr(records: Sequence[StintRecord], window_s: float) -> tuple[int, int]:
             again = i + 1 < len(calls) and calls[i + 1][0] <= end + window_s  # the number's next call
             resolved += not again
     return resolved, answered
+
+
+def merge(into: Kpis, other: Kpis) -> None:
+    """Add one group's sums to another's (days into weeks or months)."""
+    for name in ("offered", "answered", "abandoned", "short_abandoned", "unknown", "answered_within",
+                 "abandoned_within", "wait_sum_answered", "waits_answered", "wait_sum", "waits", "talk_sum",
+                 "talks"):  # fmt: skip
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+    into.max_wait_s = max(into.max_wait_s, other.max_wait_s)
+    for cause, n in other.lost.items():
+        into.lost[cause] += n

@@ -10,6 +10,7 @@ in memory (``month_data``, the same sums); ``figures()`` makes the report's numb
 from __future__ import annotations
 
 import html
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,9 +18,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcenter.metrics import erlang
-from callcenter.metrics.kpi import NO_AGENT, SL_FORMULAS, KpiRules, Kpis, fcr, interval_start, kpis, kpis_by
+from callcenter.metrics.kpi import (
+    NO_AGENT,
+    SL_FORMULAS,
+    KpiRules,
+    Kpis,
+    fcr,
+    interval_start,
+    kpis,
+    kpis_by,
+    merge,
+)
 from callcenter.queues.model import LOST_OUTCOMES, Outcome, StintRecord
-from callcenter.store.aggregate import merge
 from callcenter.store.sql import SqlStore
 
 WAIT_BUCKETS = ((0, 5), (5, 10), (10, 20), (20, 30), (30, 60), (60, 120), (120, None))  # seconds, [lo, hi)
@@ -88,11 +98,57 @@ def month_data(records: Sequence[StintRecord], rules: KpiRules) -> MonthData:
                      fcr(records, rules.repeat_window_s))  # fmt: skip
 
 
-def month_data_from_store(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
+def month_data_from_store(
+    store: SqlStore, month: str, rules: KpiRules, *, columnar: bool | None = None
+) -> MonthData:
+    """The month's sums from the store: with pyarrow (the analytics extra), from its day files and
+    columns (``store.archive``); without, added up by the database. Both give the same sums."""
+    if columnar is None:
+        columnar = importlib.util.find_spec("pyarrow") is not None
+    return (_month_columnar if columnar else _month_sql)(store, month, rules)
+
+
+def _month_columnar(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
+    from callcenter.metrics.columnar import (
+        FCR_COLUMNS,
+        KPI_COLUMNS,
+        abandon_waits_arrow,
+        fcr_arrow,
+        kpis_arrow,
+    )
+    from callcenter.store.archive import load
+
+    start, end = month_range(month, ZoneInfo(rules.timezone))
+    table = load(store, start, end, columns=sorted(set(KPI_COLUMNS + FCR_COLUMNS)))
+    cells = kpis_arrow(table, ("queue", "interval"), rules, interval="hour")
+    agents = kpis_arrow(table, ("agent",), rules)
+    return _assemble(
+        cells,
+        agents,
+        abandon_waits_arrow(table, WAIT_BUCKETS),
+        fcr_arrow(table, rules.repeat_window_s),
+        rules,
+    )
+
+
+def _month_sql(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
     """Two passes over the month's stints (queue x hour, agent), the rest summed from them here."""
-    tz = ZoneInfo(rules.timezone)
-    start, end = month_range(month, tz)
+    start, end = month_range(month, ZoneInfo(rules.timezone))
     cells = store.kpis(start, end, by=("queue", "interval"), rules=rules, interval="hour")
+    agents = store.kpis(start, end, by=("agent",), rules=rules)
+    waits = store.abandon_wait_counts(start, end, WAIT_BUCKETS)
+    return _assemble(cells, agents, waits, store.fcr(start, end, rules.repeat_window_s), rules)
+
+
+def _assemble(
+    cells: dict[tuple[str, ...], Kpis],
+    agents: dict[tuple[str, ...], Kpis],
+    waits: list[int],
+    resolved: tuple[int, int],
+    rules: KpiRules,
+) -> MonthData:
+    """Queue x hour cells summed into the total, queues, days and hours."""
+    tz = ZoneInfo(rules.timezone)
     total = Kpis()
     by_queue: dict[str, Kpis] = {}
     by_day: dict[str, Kpis] = {}
@@ -102,12 +158,9 @@ def month_data_from_store(store: SqlStore, month: str, rules: KpiRules) -> Month
         for groups, key in ((by_queue, queue), (by_day, day), (by_hour, hour)):
             merge(groups.setdefault(key, Kpis()), k)
         merge(total, k)
-    agents = {
-        k[0]: g for k, g in store.kpis(start, end, by=("agent",), rules=rules).items() if k[0] != NO_AGENT
-    }
-    return MonthData(total, dict(sorted(by_queue.items())), by_day, dict(sorted(by_hour.items())), agents,
-                     store.abandon_wait_counts(start, end, WAIT_BUCKETS),
-                     store.fcr(start, end, rules.repeat_window_s))  # fmt: skip
+    named = {k[0]: g for k, g in agents.items() if k[0] != NO_AGENT}
+    return MonthData(total, dict(sorted(by_queue.items())), by_day, dict(sorted(by_hour.items())), named, waits,
+                     resolved)  # fmt: skip
 
 
 def figures(data: MonthData, month: str, rules: KpiRules) -> Report:

@@ -9,44 +9,20 @@ the site's time zone: SQL gets the UTC offset as a CASE over the zone's transiti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from callcenter.metrics.kpi import NO_AGENT, Kpis, interval_start
+from callcenter.metrics.kpi import NO_AGENT, Kpis
+from callcenter.metrics.window import SLOT_S, offsets
 from callcenter.queues.model import LOST_OUTCOMES
 
-SLOT_S = {"15min": 900, "30min": 1800, "hour": 3600, "day": 86400, "week": 86400, "month": 86400}
 ARRIVED = "COALESCE(joined_at, ended_at)"
 # A period's filter that SQLite answers by reading the table in order, not through the ended_at
 # index: an aggregate keeps most rows it meets, and fetching each through the index was 25x
 # slower on a month of stints (bench/kpi.py). ("+" only hides the column from the planner.)
 PERIOD = "+ended_at >= ? AND +ended_at < ?"
-
-
-def _offset(tz: ZoneInfo, at: float) -> int:
-    off = datetime.fromtimestamp(at, tz).utcoffset()
-    return int(off.total_seconds()) if off is not None else 0
-
-
-def offsets(tz: ZoneInfo, start: float, end: float) -> list[tuple[float, int]]:
-    """(from, UTC offset in s) for each offset the zone has in [start, end], oldest first; zones
-    change offset at most every few weeks, so an hourly scan finds each change, narrowed to the
-    second by bisection."""
-    t = float(int(start))
-    found = [(t, _offset(tz, t))]
-    while t < end:
-        nxt = min(t + 3600, float(int(end) + 1))
-        if _offset(tz, nxt) != found[-1][1]:
-            lo, hi = t, nxt  # offset(lo) is the old one, offset(hi) the new one
-            while hi - lo > 1:
-                mid = float(int((lo + hi) / 2))
-                lo, hi = (lo, mid) if _offset(tz, mid) != found[-1][1] else (mid, hi)
-            found.append((hi, _offset(tz, hi)))
-        t = nxt
-    return found
 
 
 def offset_sql(changes: Sequence[tuple[float, int]]) -> str:
@@ -138,30 +114,6 @@ def kpis_of(row: Sequence[Any], skip: int) -> Kpis:
     )  # fmt: skip
     k.lost = {o.value: int(n) for o, n in zip(LOST_OUTCOMES, v[14:], strict=True)}
     return k
-
-
-def label_for(by: Sequence[str], interval: str, tz: ZoneInfo) -> list[Callable[[Any], str]]:
-    """Turns each group column back into the label ``metrics.kpi.kpis_by`` gives the same group."""
-
-    def slot_label(slot: Any) -> str:
-        size = SLOT_S[interval]
-        local = datetime.fromtimestamp(int(slot) * size, UTC).replace(tzinfo=tz)  # the slot's wall time
-        if size == 86400:  # a local midnight; weeks and months start at one
-            return interval_start(local.timestamp(), interval, tz).isoformat()
-        return local.isoformat()
-
-    return [slot_label if b == "interval" else str for b in by]
-
-
-def merge(into: Kpis, other: Kpis) -> None:
-    """Add one group's sums to another's (days into weeks or months)."""
-    for name in ("offered", "answered", "abandoned", "short_abandoned", "unknown", "answered_within",
-                 "abandoned_within", "wait_sum_answered", "waits_answered", "wait_sum", "waits", "talk_sum",
-                 "talks"):  # fmt: skip
-        setattr(into, name, getattr(into, name) + getattr(other, name))
-    into.max_wait_s = max(into.max_wait_s, other.max_wait_s)
-    for cause, n in other.lost.items():
-        into.lost[cause] += n
 
 
 def abandon_wait_query(

@@ -9,7 +9,9 @@ is skipped and what was dropped is filled in.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal
 
@@ -23,6 +25,7 @@ from callcenter.store.sql import SqlStore
 log = logging.getLogger("callcenter")
 
 KEPT = (ch.StintEnded, ch.AgentChanged)
+DAY_S = 86400
 CATCH_UP_BATCH = 5_000
 
 
@@ -40,6 +43,13 @@ def journal_changes(
         for c in changes:
             if isinstance(c, KEPT):
                 yield position, c
+
+
+def archive_closed_days(store: SqlStore) -> int:
+    """Write the columnar day files of every UTC day before today (``store.archive``)."""
+    from callcenter.store.archive import archive
+
+    return len(archive(store, before=(time.time() // DAY_S) * DAY_S))
 
 
 def write_all(store: SqlStore, server: str, changes: Iterable[tuple[int, ch.Change]]) -> int:
@@ -70,6 +80,8 @@ class StoreSink:
         self._journal_rows = journal_rows  # None: no journal, nothing to catch up from
         self._config = config
         self.stored_upto = store.position(server)  # recovery re-publishes what is stored already
+        self._archives = not store.postgres and importlib.util.find_spec("pyarrow") is not None
+        self._archived_day = 0
 
     async def consume(self, batch: Sequence[Positioned]) -> None:
         todo = [
@@ -79,6 +91,14 @@ class StoreSink:
         ]
         if todo:
             await asyncio.to_thread(self.store.write_changes, self.server, todo)
+        today = int(time.time() // DAY_S)
+        if self._archived_day < today and self._archives:
+            # the day files of the analysts' columnar copy, once a UTC day has closed
+            self._archived_day = today
+            try:
+                await asyncio.to_thread(archive_closed_days, self.store)
+            except Exception as exc:  # the copy is a cache: the store stays whole without it
+                log.warning("store: the day files were not written: %s", exc)
 
     async def resync(self, lost_from: Positioned | None) -> None:
         if self._journal_rows is None:

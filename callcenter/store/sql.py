@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from callcenter.metrics.kpi import KpiRules, Kpis
+from callcenter.metrics.kpi import KpiRules, Kpis, merge
+from callcenter.metrics.window import label_for
 from callcenter.pgurl import is_postgres_url, looks_like_url, redact
 from callcenter.queues.changes import AgentChanged, StintEnded
 from callcenter.queues.model import StintRecord
 from callcenter.store import schema
-from callcenter.store.aggregate import abandon_wait_query, fcr_query, kpi_query, kpis_of, label_for, merge
+from callcenter.store.aggregate import abandon_wait_query, fcr_query, kpi_query, kpis_of
 from callcenter.store.rows import agent_row, stint_record, stint_row
 
 META = "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -213,6 +214,20 @@ class SqlStore:
             else:  # days of one week or month
                 merge(found, kpis_of(row, q.group_columns))
         return dict(sorted(out.items()))
+
+    def day_counts(self, before_day: int) -> dict[int, int]:
+        """Stints per UTC day (days since the epoch) of their end, for days before ``before_day``."""
+        day = "FLOOR(ended_at / 86400)" if self.postgres else "ended_at / 86400"
+        sql = f"SELECT CAST({day} AS BIGINT) AS d, COUNT(*) FROM stints WHERE +ended_at < ? GROUP BY d"
+        with self._lock:
+            rows = self._db.execute(self._sql(sql), (before_day * 86400.0,)).fetchall()
+        return {int(d): int(n) for d, n in rows}
+
+    def rows_between(self, start: float, end: float) -> list[tuple[Any, ...]]:
+        """The stored rows (``schema.STINT_COLUMNS``) of the stints ended in [start, end)."""
+        query = f"SELECT {', '.join(schema.STINT_COLUMNS)} FROM stints WHERE ended_at >= ? AND ended_at < ?"
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(self._sql(query), (start, end)).fetchall()]
 
     def abandon_wait_counts(
         self, start: float, end: float, buckets: Sequence[tuple[int, int | None]]

@@ -1,0 +1,109 @@
+"""Closed days of an SQLite store as Parquet files: the columnar copy the analysts' tools read.
+
+SQLite keeps every stint (the truth, written by the daemon); its row-at-a-time engine adds up a
+month of stints at about 3 µs a row (bench/kpi.py). For millions, each closed UTC day is also
+written once as a Parquet file in ``<store>.days/`` and read column by column with Arrow. A day
+is (re)written whenever the store holds a different number of its stints than its file (a late
+stint of a catch-up), so the copy never goes stale for long; days not (yet) in the copy, such as
+today, are read from the store itself. Needs pyarrow (the analytics extra).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+from callcenter.store.schema import STINT_COLUMNS
+from callcenter.store.sql import SqlStore
+
+DAY_S = 86400
+MANIFEST = "manifest.json"  # UTC day number -> stints in its file
+_TEXT = ("server", "call_id", "linked_id", "queue", "caller_num", "caller_name", "outcome", "agent",
+         "interface", "ended_by", "transfer_target")  # fmt: skip
+_REAL = ("joined_at", "ended_at", "wait_s", "talk_s")
+SCHEMA = pa.schema(
+    [(c, pa.string() if c in _TEXT else pa.float64() if c in _REAL else pa.int64()) for c in STINT_COLUMNS]
+)
+assert tuple(SCHEMA.names) == STINT_COLUMNS
+
+
+def folder_of(store: SqlStore) -> Path | None:
+    """Where a store's day files go: beside an SQLite file; none for PostgreSQL (its own engine
+    scans in parallel)."""
+    return None if store.postgres else Path(store.target + ".days")
+
+
+def table_of(rows: Sequence[Sequence[Any]]) -> Any:
+    """Stored rows (``STINT_COLUMNS`` order) as an Arrow table."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in STINT_COLUMNS]
+    return pa.table(
+        [pa.array(list(c), type=f.type) for c, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA
+    )
+
+
+def _manifest(folder: Path) -> dict[int, int]:
+    try:
+        return {int(k): int(v) for k, v in json.loads((folder / MANIFEST).read_text()).items()}
+    except (OSError, ValueError):
+        return {}
+
+
+def _file(folder: Path, day: int) -> Path:
+    return folder / f"stints-{datetime.fromtimestamp(day * DAY_S, UTC):%Y-%m-%d}.parquet"
+
+
+def archive(store: SqlStore, before: float) -> list[Path]:
+    """Write the day files that are missing or differ from the store, for UTC days ended before
+    ``before``; the files written. Each file is written whole, then renamed into place."""
+    folder = folder_of(store)
+    if folder is None:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = _manifest(folder)
+    written = []
+    for day, count in store.day_counts(int(before // DAY_S)).items():
+        if manifest.get(day) == count and _file(folder, day).exists():
+            continue
+        table = table_of(store.rows_between(day * DAY_S, (day + 1) * DAY_S))
+        path = _file(folder, day)
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+        manifest[day] = table.num_rows
+        written.append(path)
+    if written:
+        tmp = folder / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps({str(k): v for k, v in sorted(manifest.items())}))
+        os.replace(tmp, folder / MANIFEST)
+    return written
+
+
+def load(store: SqlStore, start: float, end: float, columns: Sequence[str] = STINT_COLUMNS) -> Any:
+    """The stints ended in [start, end) as an Arrow table: day files where they exist, the store
+    for the other days."""
+    folder = folder_of(store)
+    manifest = _manifest(folder) if folder is not None else {}
+    parts = []
+    first, last = int(start // DAY_S), int((end - 1e-9) // DAY_S)
+    missing: list[tuple[float, float]] = []
+    for day in range(first, last + 1):
+        path = _file(folder, day) if folder is not None else None
+        if path is not None and day in manifest and path.exists():
+            parts.append(pq.read_table(path, columns=list(columns)))
+        elif missing and missing[-1][1] == day * DAY_S:
+            missing[-1] = (missing[-1][0], (day + 1) * DAY_S)
+        else:
+            missing.append((day * DAY_S, (day + 1) * DAY_S))
+    for lo, hi in missing:
+        parts.append(table_of(store.rows_between(lo, hi)).select(list(columns)))
+    table = pa.concat_tables(parts) if parts else table_of([]).select(list(columns))
+    ended = table["ended_at"]
+    return table.filter(pc.and_(pc.greater_equal(ended, start), pc.less(ended, end)))
