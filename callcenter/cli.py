@@ -174,6 +174,44 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _staffing(args: argparse.Namespace) -> int:
+    from functools import partial
+
+    from callcenter.metrics.kpi import KpiRules
+    from callcenter.reports.monthly import month_data_from_store, month_range
+    from callcenter.reports.staffing import advise, demand, table
+    from callcenter.simulator.rehearsal import rehearse
+    from callcenter.store import StoreError, open_store
+
+    try:
+        rules, tz = _kpi_rules(args)
+        assert isinstance(rules, KpiRules)
+        month_range(args.month, tz)  # type: ignore[arg-type]  # checks --month
+    except ValueError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 2
+    try:
+        store = open_store(args.store, create=False)
+        try:
+            data = month_data_from_store(store, args.month, rules)
+        finally:
+            store.close()
+    except StoreError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
+    needs = sorted(demand(data.by_hour), key=lambda n: -n.calls_per_hour)[: args.hours]
+    if not needs:
+        print(
+            f"callcenter: {args.store}: no answered call in {args.month}: nothing to staff for",
+            file=sys.stderr,
+        )
+        return 1
+    run = None if args.no_rehearsal else partial(rehearse, hours=4.0, seed=args.seed)
+    advice = [advise(n, args.target, rules.servicelevel_s, run) for n in sorted(needs, key=lambda n: n.hour)]
+    print(table(advice, args.target, rules.servicelevel_s))
+    return 0
+
+
 def _analysis_options(p: argparse.ArgumentParser) -> None:
     from callcenter.metrics.kpi import DEFAULT_VARIANT, SlVariant
 
@@ -393,6 +431,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", required=True, help="YYYY-MM, in the site's time zone")
     p.add_argument("--out", required=True, help="FILE.html")
     p.set_defaults(func=_report)
+    p = sub.add_parser(
+        "staffing",
+        help="agents needed in a month's busiest hours: Erlang C and A, rehearsed on the simulator",
+    )
+    _analysis_options(p)
+    p.add_argument("--month", required=True, help="YYYY-MM: the month whose calls are measured")
+    p.add_argument("--target", type=float, default=80.0, help="percent answered within --servicelevel (80)")
+    p.add_argument("--hours", type=_positive_int, default=3, help="how many of the busiest hours (3)")
+    p.add_argument("--seed", type=int, default=1, help="the rehearsal's random seed")
+    p.add_argument("--no-rehearsal", action="store_true", help="the formulas only")
+    p.set_defaults(func=_staffing)
     p = sub.add_parser("demo", help="a simulated call center and the daemon tracking it, on localhost")
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl-C)")
     p.add_argument("--data", default="data", help="folder for the journal and queue_log (default ./data)")

@@ -10,7 +10,13 @@ import math
 
 import pytest
 
-from callcenter.metrics.erlang import agents_needed, average_speed_of_answer, erlang_c, service_level
+from callcenter.metrics.erlang import (
+    agents_needed,
+    average_speed_of_answer,
+    erlang_a,
+    erlang_c,
+    service_level,
+)
 
 # agents: (probability of waiting %, service level % within 20 s, ASA s), as published
 PUBLISHED = {
@@ -56,3 +62,25 @@ def test_agents_needed_for_80_percent_in_20_seconds() -> None:
 def test_impossible_inputs_are_refused(calls: float, aht: float, target: float, threshold: float) -> None:
     with pytest.raises(ValueError, match="expected"):
         agents_needed(calls, aht, target, threshold)
+
+
+def test_erlang_a_by_hand_for_one_agent() -> None:
+    # λ = μ = θ = 1 per hour-second scale: π_{1+j} = π_1 / (j+1)!, so π_0 = 1/e; P(wait) = 1 − 1/e;
+    # E[queue] = π_1 · Σ j/(j+1)! = 1/e; P(abandon) = θ·E[queue]/λ = 1/e
+    got = erlang_a(3600.0, 1.0, 1.0, 1)
+    assert got.wait_probability == pytest.approx(1 - 1 / math.e, rel=1e-9)
+    assert got.mean_queue == pytest.approx(1 / math.e, rel=1e-9)
+    assert got.abandon_probability == pytest.approx(1 / math.e, rel=1e-9)
+
+
+def test_erlang_a_tends_to_erlang_c_when_callers_never_give_up() -> None:
+    # DOMAIN.md's example: 360 calls per 30 min, AHT 240 s, 55 agents: Pw ≈ 23.9 %
+    got = erlang_a(720.0, 240.0, 1e9, 55)
+    assert got.wait_probability == pytest.approx(erlang_c(48.0, 55), rel=1e-6)
+    assert got.abandon_probability < 1e-6
+    # with patience, fewer wait and some give up; overload is stable (abandons empty the queue)
+    impatient = erlang_a(720.0, 240.0, 60.0, 55)
+    assert impatient.wait_probability < got.wait_probability and impatient.abandon_probability > 0
+    # 40 agents for 48 Erlangs serve at most 40/48 of the calls: at least 1/6 must give up
+    overloaded = erlang_a(720.0, 240.0, 60.0, 40)
+    assert 1 - 40 / 48 <= overloaded.abandon_probability < 1

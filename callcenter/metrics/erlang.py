@@ -74,3 +74,42 @@ def agents_needed(
         average_speed_of_answer(traffic, agents, aht_s),
         traffic / agents,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ErlangA:
+    """M/M/N+M: callers who give up after an exponential patience (mean 1/θ)."""
+
+    wait_probability: float  # an arriving caller finds every agent busy
+    abandon_probability: float  # of all callers, those who give up waiting
+    mean_queue: float  # callers waiting, on average
+
+
+ERLANG_A_TAIL = 1e-12  # the chain is summed until its terms fall below this share
+
+
+def erlang_a(calls_per_hour: float, aht_s: float, patience_s: float, agents: int) -> ErlangA:
+    """The birth–death chain of DOMAIN.md: π_n ∝ Aⁿ/n! up to N agents, then each further caller
+    waits with π_{N+j} = π_N · Π λ/(Nμ + iθ); P(abandon) = θ·E[queue]/λ. With patience → ∞ it is
+    Erlang C (while N > A). Stable for any load: abandons always empty the queue."""
+    if calls_per_hour <= 0 or aht_s <= 0 or patience_s <= 0 or agents < 1:
+        raise ValueError("expected calls_per_hour > 0, aht_s > 0, patience_s > 0, agents >= 1")
+    lam, mu, theta = calls_per_hour / 3600.0, 1.0 / aht_s, 1.0 / patience_s
+    traffic = lam / mu
+    # unnormalised terms, scaled by π_0 = 1; work with ratios to stay in range
+    term, below = 1.0, 1.0
+    for n in range(1, agents):
+        term *= traffic / n
+        below += term
+    at_n = term * traffic / agents  # π_N
+    queue_mass, queue_length, j, t = 0.0, 0.0, 1, at_n
+    while True:
+        t *= lam / (agents * mu + j * theta)
+        queue_mass += t
+        queue_length += j * t
+        if t < ERLANG_A_TAIL * (below + at_n + queue_mass) and j > 10:
+            break
+        j += 1
+    total = below + at_n + queue_mass
+    mean_queue = queue_length / total
+    return ErlangA((at_n + queue_mass) / total, theta * mean_queue / lam, mean_queue)
