@@ -381,12 +381,17 @@ def _journal(raw: object, base_dir: Path | None, problems: list[str]) -> Journal
     )
 
 
-def _store(raw: object, base_dir: Path | None, problems: list[str]) -> StoreSettings:
+def _store(
+    raw: object, base_dir: Path | None, journal: JournalSettings, problems: list[str]
+) -> StoreSettings:
     section = rules.Section(raw, "store", rules.field_names(StoreSettings), problems)
     d = StoreSettings()
-    path = section.get("path", d.path, rules.text())
-    if base_dir is not None:
-        path = str(base_dir / path)
+    if "path" in section.values:
+        path = section.get("path", d.path, rules.text())
+        if base_dir is not None:
+            path = str(base_dir / path)
+    else:  # beside the journal (its folder holds the site's data)
+        path = str(Path(journal.path).parent / Path(d.path).name)
     url = section.get("url", None, rules.optional(_postgres_url))
     if url is not None and "path" in section.values:
         problems.append("store: expected store.path (SQLite) or store.url (PostgreSQL), got both")
@@ -481,8 +486,8 @@ def parse_settings(data: object, *, base_dir: Path | None = None) -> Settings:
     settings = Settings(
         ami=_ami(root.values.get("ami"), problems),
         tracking=_tracking(root.values.get("tracking"), problems),
-        journal=_journal(root.values.get("journal"), base_dir, problems),
-        store=_store(root.values.get("store"), base_dir, problems),
+        journal=(journal := _journal(root.values.get("journal"), base_dir, problems)),
+        store=_store(root.values.get("store"), base_dir, journal, problems),
         site=_site(root.values.get("site"), problems),
         log=_log(root.values.get("log"), problems),
         web=_web(root.values.get("web"), base_dir, problems),

@@ -253,6 +253,11 @@ class Daemon:
         """The daemon as the web reads it (`callcenter.web.view.CallCenterView`)."""
         return [link.view() for link in self.links]
 
+    def export_source(self) -> tuple[str, str] | None:
+        if self.store is None:
+            return None
+        return self.settings.store.target, site_zone(self.settings.site.timezone)
+
     def link_views(self) -> list[LinkView]:
         """The links alone, for ``/healthz``: O(1) per server."""
         return [link.link_view() for link in self.links]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callcenter.metrics.kpi import KpiRules, SlVariant, fcr, interval_start, kpis, kpis_by
+from callcenter.metrics.kpi import KpiRules, SlVariant, csat, fcr, interval_start, kpis, kpis_by
 from callcenter.queues.model import Outcome, StintRecord
 from callcenter.replay import replay
 from tests.asterisk_truth import TRACES, stint_truth
@@ -177,3 +177,10 @@ def test_kpis_on_real_traces_equal_queue_log(name: str) -> None:
             )
         waits = [s["wait_s"] for s in mine.values() if s["wait_s"] is not None]
         assert k.max_wait_s == max(waits, default=0.0), queue
+
+
+def test_csat_by_hand() -> None:
+    got = csat([5, 4, 3, 1, 5, 0, 9])  # 0 and 9 are mistyped digits, not on the 1-5 scale
+    assert (got.responses, got.top_two_pct, got.mean, got.out_of_scale) == (5, 60.0, 3.6, 2)
+    assert got.response_rate_pct(20) == 25.0
+    assert csat([]).top_two_pct is None and csat([]).mean is None

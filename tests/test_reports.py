@@ -53,8 +53,20 @@ def test_month_range_is_the_sites_calendar_month() -> None:
         month_range("October", ZoneInfo(TZ))
 
 
+SURVEY = (("support", "Ana", 5), ("support", "Bea", 4), ("support", "Ana", 2), ("support", "Ana", 7))
+
+
 def test_the_months_figures_by_hand() -> None:
-    r = figures(month_data(MONTH, RULES), "2026-10", RULES)
+    r = figures(month_data(MONTH, RULES, SURVEY), "2026-10", RULES)
+    # 5, 4, 2 on the scale (7 is off it): 2 of 3 are 4 or 5; mean 11/3; 3 answers for 4 answered calls
+    assert (r.survey.responses, r.survey.top_two_pct, r.survey.mean, r.survey.out_of_scale) == (
+        3,
+        66.67,
+        3.67,
+        1,
+    )
+    assert r.survey.response_rate_pct(r.total["answered"]) == 75.0
+    assert {a: c.responses for a, c in r.survey_by_agent.items()} == {"Ana": 2, "Bea": 1}
     assert (r.total["offered"], r.total["answered"], r.total["abandoned"], r.total["lost"]) == (6, 4, 1, 1)
     # SL-4 at 20 s: answered within (5, 20, 8) = 3 over answered 4 + abandoned after 20 s 1 = 60 %
     assert r.total["service_level_pct"] == 60.0

@@ -20,7 +20,7 @@ from callcenter.store import StoreError, open_store
 from callcenter.store.schema import LATEST, MIGRATIONS
 from callcenter.store.sink import StoreSink, journal_changes, write_all
 from callcenter.store.sql import SqlStore
-from tests.asterisk_truth import refused_joins, stints, stream
+from tests.asterisk_truth import expected, refused_joins, stints, stream
 
 ANSWERED = StintRecord(
     call_id="1796605128.159",
@@ -119,7 +119,7 @@ def test_migrations_upgrade_an_older_store_keeping_its_rows(tmp_path: Path) -> N
         "2.0, 6.0, 'Bea', 'PJSIP/1', 'caller', NULL, 0, 0, 1, 1)"
     )
     v1.close()
-    reader_refuses = pytest.raises(StoreError, match="store schema 1, this callcenter reads 2")
+    reader_refuses = pytest.raises(StoreError, match=f"store schema 1, this callcenter reads {LATEST}")
     with reader_refuses:
         open_store(path, create=False)
     upgraded = open_store(path)
@@ -140,7 +140,7 @@ def test_postgres_migrations_upgrade_too(postgres_url: str) -> None:
     assert v1.migrate(up_to=1) == [1]
     v1.close()
     upgraded = open_store(postgres_url)
-    assert upgraded.version() == 2
+    assert upgraded.version() == LATEST
     upgraded.close()
 
 
@@ -354,3 +354,21 @@ def test_fcr_and_abandon_waits_by_arrow_equal_the_python_path(tmp_path: Path) ->
         assert fcr_arrow(table, window) == fcr(records, window)
     waits = [r.wait_s for r in records if r.outcome is Outcome.ABANDONED and r.wait_s is not None]
     assert abandon_waits_arrow(table, WAIT_BUCKETS) == wait_bucket_counts(waits)
+
+
+def test_the_surveys_answers_of_a_real_trace_are_stored(store: SqlStore, tmp_path: Path) -> None:
+    """l_csat: the lab's three callers scored 5, 3 and 1 (the dialplan's CSAT UserEvents as
+    recorded); the fourth hung up before the survey. Replayed twice, stored once."""
+    trace = tmp_path / "l_csat.ami"
+    trace.write_bytes(stream("l_csat"))
+    for _ in range(2):
+        replay(trace, store=store)
+    scores = store.survey_scores(0.0, 2e9)
+    want = [
+        int(ue["Score"])
+        for call in expected("l_csat")["calls"]
+        for ue in call.get("observed", {}).get("user_events", [])
+        if ue.get("UserEvent") == "CSAT"
+    ]
+    assert [score for _, _, score in scores] == want == [5, 3, 1]
+    assert all(queue == "support" and member for queue, member, _ in scores)

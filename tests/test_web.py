@@ -113,7 +113,7 @@ def _fetch(url: str, method: str, headers: dict[str, str], context: ssl.SSLConte
     else:
         conn = http.client.HTTPConnection(host, port, timeout=5)
     try:
-        conn.request(method, parts.path, headers=headers)
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
         response = conn.getresponse()
         return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
     finally:
@@ -668,3 +668,39 @@ async def test_clients_that_trickle_partial_headers_are_closed_and_health_answer
         assert (await fetch(r.url + "/healthz")).status == 200
         for _, writer in slow:
             writer.close()
+
+
+async def test_exports_are_streamed_over_http_behind_the_token(tmp_path: Path) -> None:
+    """GET /api/export/{table}.{csv|json}: the CLI's tables, the API token, one line for a bad
+    parameter; the store is the daemon's (beside its journal)."""
+    from callcenter.store import open_store
+    from tests.test_reports import BEFORE, MONTH
+
+    store = open_store(tmp_path / "store.sqlite3")
+    store.write("pbx1", [(i + 1, r) for i, r in enumerate([BEFORE, *MONTH])])
+    store.close()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with FakeAmi() as ami, running(settings_for(ami.port, tmp_path, api_token=TOKEN)) as r:
+        url = r.url + "/api/export/stints.csv?from=2026-10-01T00:00:00-05:00&to=2026-11-01T00:00:00-05:00"
+        assert (await fetch(url)).status == 401
+        reply = await fetch(url, headers=auth)
+        assert reply.status == 200 and reply.headers["content-type"].startswith("text/csv")
+        assert 'filename="stints.csv"' in reply.headers["content-disposition"]
+        lines = reply.body.decode().splitlines()
+        assert lines[0].startswith("call_id,journey_id,queue")
+        assert [row.split(",")[0] for row in lines[1:]] == [
+            "c1",
+            "c2",
+            "c3",
+            "c4",
+            "c5",
+            "c6",
+        ]  # October's, in Bogotá
+        reply = await fetch(r.url + "/api/export/kpis.json?by=queue&servicelevel=20", headers=auth)
+        (support,) = json.loads(reply.body)
+        assert (support["queue"], support["offered"], support["answered"]) == ("support", 7, 5)
+        for query, words in (("stints.xml", "expected csv or json"), ("calls.csv", "expected /api/export/"),
+                             ("stints.csv?from=yesterday", "from: expected a date"),
+                             ("stints.csv?colour=red", "unknown parameter(s): colour")):  # fmt: skip
+            reply = await fetch(r.url + "/api/export/" + query, headers=auth)
+            assert reply.status == 400 and words in reply.json()["error"], (query, reply.body)

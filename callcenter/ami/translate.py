@@ -241,9 +241,13 @@ def _user_event(m: Message, at: float, bad: list[str]) -> ev.Event | None:
     if kind == "CSAT":
         score = _number(m, "Score", MAX_COUNT, bad)
         queue, member = m.get("Queue") or "", m.get("MemberName") or ""
-        return None if score is None else ev.SurveyAnswered(at, uid, queue, member, score)
+        linked, caller = m.get("Linkedid") or uid, _caller_num(m)
+        return None if score is None else ev.SurveyAnswered(at, uid, queue, member, score, linked, caller)
     if kind == "IVRChoice":
-        return ev.IvrChoiceMade(at, uid, m.get("Queue") or "", m.get("Choice") or "")
+        choice = m.get("Choice") or ""
+        return ev.IvrChoiceMade(
+            at, uid, m.get("Queue") or "", choice, m.get("Linkedid") or uid, _caller_num(m)
+        )
     return None
 
 

@@ -258,3 +258,28 @@ def merge(into: Kpis, other: Kpis) -> None:
     into.max_wait_s = max(into.max_wait_s, other.max_wait_s)
     for cause, n in other.lost.items():
         into.lost[cause] += n
+
+
+@dataclass(frozen=True, slots=True)
+class Csat:
+    """The post-call survey on its 1–5 scale: "top-two-box" is the share of 4s and 5s."""
+
+    responses: int
+    top_two_pct: float | None
+    mean: float | None
+    out_of_scale: int  # answers that were not 1–5 (a mistyped digit): not counted
+
+    def response_rate_pct(self, answered: int) -> float | None:
+        return _pct(self.responses, answered)
+
+
+def csat(scores: Iterable[int]) -> Csat:
+    valid, other = [], 0
+    for s in scores:
+        if 1 <= s <= 5:
+            valid.append(s)
+        else:
+            other += 1
+    top = sum(s >= 4 for s in valid)
+    mean = round(sum(valid) / len(valid), 2) if valid else None
+    return Csat(len(valid), _pct(top, len(valid)), mean, other)

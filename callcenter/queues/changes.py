@@ -73,4 +73,39 @@ class AnomalySeen:
     reason: str
 
 
-Change = CallQueued | CallOffered | CallConnected | StintEnded | AgentChanged | LinkResynced | AnomalySeen
+@dataclass(frozen=True, slots=True)
+class SurveyAnswered:
+    """A caller's post-call survey score (1–5 as the dialplan reads it), for CSAT."""
+
+    at: float
+    call_id: str
+    linked_id: str
+    queue: str
+    member: str
+    caller_num: str
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
+class IvrChoiceMade:
+    """The menu option a caller chose before queueing (what the callers came for)."""
+
+    at: float
+    call_id: str
+    linked_id: str
+    queue: str
+    caller_num: str
+    choice: str
+
+
+Change = (
+    CallQueued
+    | CallOffered
+    | CallConnected
+    | StintEnded
+    | AgentChanged
+    | LinkResynced
+    | AnomalySeen
+    | SurveyAnswered
+    | IvrChoiceMade
+)

@@ -193,11 +193,15 @@ class MemberReported:
 
 @dataclass(frozen=True, slots=True)
 class SurveyAnswered:
+    """The post-call survey's answer (the dialplan's UserEvent CSAT), on the caller's channel."""
+
     at: float
     call_id: str
     queue: str
     member: str
     score: int
+    linked_id: str = ""
+    caller_num: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +210,8 @@ class IvrChoiceMade:
     call_id: str
     queue: str
     choice: str
+    linked_id: str = ""
+    caller_num: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,6 +216,13 @@ class Tracker:
         stint.wait_s = 0.0
         self._emit_end(stint.record(refused, e.at), out)
 
+    def _survey(self, e: ev.SurveyAnswered, out: list[ch.Change]) -> None:
+        # passed on as they come: the answer arrives after the call's stints have ended
+        out.append(ch.SurveyAnswered(e.at, e.call_id, e.linked_id, e.queue, e.member, e.caller_num, e.score))
+
+    def _ivr_choice(self, e: ev.IvrChoiceMade, out: list[ch.Change]) -> None:
+        out.append(ch.IvrChoiceMade(e.at, e.call_id, e.linked_id, e.queue, e.caller_num, e.choice))
+
     def _queue_app(self, e: ev.QueueAppStarted, out: list[ch.Change]) -> None:
         stint = self.stints.get(e.call_id)
         if stint is not None:
@@ -532,6 +539,8 @@ _HANDLERS: dict[type[Any], _Handler] = {
     ev.CallerLeftQueue: Tracker._left,
     ev.CallerExitedUnanswered: Tracker._exited,
     ev.QueueStatusSet: Tracker._status,
+    ev.SurveyAnswered: Tracker._survey,
+    ev.IvrChoiceMade: Tracker._ivr_choice,
     ev.QueueAppStarted: Tracker._queue_app,
     ev.ChannelHangupRequested: Tracker._hangup_requested,
     ev.ChannelHungUp: Tracker._hung_up,

@@ -21,8 +21,10 @@ from callcenter.metrics import erlang
 from callcenter.metrics.kpi import (
     NO_AGENT,
     SL_FORMULAS,
+    Csat,
     KpiRules,
     Kpis,
+    csat,
     fcr,
     interval_start,
     kpis,
@@ -68,6 +70,8 @@ class Report:
     agents: list[tuple[str, int, float, float]]  # agent, answered, talk hours, avg talk s
     fcr: tuple[int, int]
     staffing: list[tuple[int, float, float, int]]  # busiest hours: hour, calls/h, AHT s, agents needed
+    survey: Csat
+    survey_by_agent: dict[str, Csat]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,20 +86,23 @@ class MonthData:
     by_agent: dict[str, Kpis]
     abandon_waits: list[int]  # abandoned stints per WAIT_BUCKETS
     fcr: tuple[int, int]
+    survey: tuple[tuple[str, str, int], ...] = ()  # (queue, member, score) of the month's answers
 
 
 def wait_bucket_counts(waits: Sequence[float]) -> list[int]:
     return [sum(lo <= w and (hi is None or w < hi) for w in waits) for lo, hi in WAIT_BUCKETS]
 
 
-def month_data(records: Sequence[StintRecord], rules: KpiRules) -> MonthData:
+def month_data(
+    records: Sequence[StintRecord], rules: KpiRules, survey: Sequence[tuple[str, str, int]] = ()
+) -> MonthData:
     def one(by: str, interval: str = "day") -> dict[str, Kpis]:
         return {k[0]: g for k, g in kpis_by(records, (by,), rules, interval=interval).items()}
 
     waits = [r.wait_s for r in records if r.outcome is Outcome.ABANDONED and r.wait_s is not None]
     return MonthData(kpis(records, rules), one("queue"), one("interval"), one("interval", "hour"),
                      {a: k for a, k in one("agent").items() if a != NO_AGENT}, wait_bucket_counts(waits),
-                     fcr(records, rules.repeat_window_s))  # fmt: skip
+                     fcr(records, rules.repeat_window_s), tuple(survey))  # fmt: skip
 
 
 def month_data_from_store(
@@ -122,13 +129,8 @@ def _month_columnar(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
     table = load(store, start, end, columns=sorted(set(KPI_COLUMNS + FCR_COLUMNS)))
     cells = kpis_arrow(table, ("queue", "interval"), rules, interval="hour")
     agents = kpis_arrow(table, ("agent",), rules)
-    return _assemble(
-        cells,
-        agents,
-        abandon_waits_arrow(table, WAIT_BUCKETS),
-        fcr_arrow(table, rules.repeat_window_s),
-        rules,
-    )
+    waits, resolved = abandon_waits_arrow(table, WAIT_BUCKETS), fcr_arrow(table, rules.repeat_window_s)
+    return _assemble(cells, agents, waits, resolved, tuple(store.survey_scores(start, end)), rules)
 
 
 def _month_sql(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
@@ -137,7 +139,8 @@ def _month_sql(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
     cells = store.kpis(start, end, by=("queue", "interval"), rules=rules, interval="hour")
     agents = store.kpis(start, end, by=("agent",), rules=rules)
     waits = store.abandon_wait_counts(start, end, WAIT_BUCKETS)
-    return _assemble(cells, agents, waits, store.fcr(start, end, rules.repeat_window_s), rules)
+    resolved, survey = store.fcr(start, end, rules.repeat_window_s), tuple(store.survey_scores(start, end))
+    return _assemble(cells, agents, waits, resolved, survey, rules)
 
 
 def _assemble(
@@ -145,6 +148,7 @@ def _assemble(
     agents: dict[tuple[str, ...], Kpis],
     waits: list[int],
     resolved: tuple[int, int],
+    survey: tuple[tuple[str, str, int], ...],
     rules: KpiRules,
 ) -> MonthData:
     """Queue x hour cells summed into the total, queues, days and hours."""
@@ -160,7 +164,7 @@ def _assemble(
         merge(total, k)
     named = {k[0]: g for k, g in agents.items() if k[0] != NO_AGENT}
     return MonthData(total, dict(sorted(by_queue.items())), by_day, dict(sorted(by_hour.items())), named, waits,
-                     resolved)  # fmt: skip
+                     resolved, survey)  # fmt: skip
 
 
 def figures(data: MonthData, month: str, rules: KpiRules) -> Report:
@@ -200,8 +204,13 @@ def figures(data: MonthData, month: str, rules: KpiRules) -> Report:
         need = erlang.agents_needed(per_hour, aht, TARGET_SL_PCT / 100, rules.servicelevel_s).agents
         staffing.append((h, round(per_hour, 1), round(aht, 1), need))
     by_queue = {q: k.as_dict(rules) for q, k in data.by_queue.items()}
+    members: dict[str, list[int]] = {}
+    for _, member, score in data.survey:
+        members.setdefault(member, []).append(score)
+    survey_by_agent = {m: csat(scores) for m, scores in sorted(members.items()) if m}
     return Report(month, rules.timezone, rules, data.total.as_dict(rules), by_queue, by_day, list(enumerate(hours)),
-                  buckets, agents, data.fcr, sorted(staffing))  # fmt: skip
+                  buckets, agents, data.fcr, sorted(staffing), csat(sc for _, _, sc in data.survey),
+                  survey_by_agent)  # fmt: skip
 
 
 # -- the page ----------------------------------------------------------------------------------------
@@ -262,6 +271,23 @@ def render(report: Report) -> str:
         f"<tr><td>{h:02d}:00–{h:02d}:59</td><td>{calls:g}</td><td>{aht:g} s</td><td>{need}</td></tr>"
         for h, calls, aht, need in report.staffing
     )
+    survey = report.survey
+    if survey.responses:
+        agent_csat = "".join(
+            f"<tr><td>{e(a)}</td><td>{c.responses}</td><td>{_num(c.top_two_pct, ' %')}</td><td>{_num(c.mean)}</td></tr>"
+            for a, c in report.survey_by_agent.items()
+        )
+        survey_html = (
+            f"<p>CSAT <b>{_num(survey.top_two_pct, ' %')}</b> (share of 4 and 5 on the 1–5 scale), mean score "
+            f"{_num(survey.mean)}, from {survey.responses} answers: a response rate of "
+            f"{_num(survey.response_rate_pct(t['answered']), ' %')} of the answered calls."
+            + (f" {survey.out_of_scale} answers off the scale were left out." if survey.out_of_scale else "")
+            + "</p><table><tr><th>Agent</th><th>Answers</th><th>CSAT</th><th>Mean</th></tr>"
+            + agent_csat
+            + "</table>"
+        )
+    else:
+        survey_html = '<p class="note">No post-call survey answer this month.</p>'
     resolved, answered_journeys = report.fcr
     fcr_pct = _num(round(100 * resolved / answered_journeys, 1) if answered_journeys else None, " %")
     window_days = rules.repeat_window_s / 86400
@@ -309,7 +335,7 @@ longest wait {_num(t["max_wait_s"], " s")}; average call time {_num(t["avg_talk_
 the same number within {window_days:g} days. <span class="note">Measured from repeat calls until tickets
 record the agent's "solved on the call" flag.</span></p>
 <h2>User satisfaction</h2>
-<p class="note">No post-call survey answers are stored yet.</p>
+{survey_html}
 <h2>Most frequent requests</h2>
 <p class="note">Ticket categories appear here once agents document calls in tickets.</p>
 <h2>Staffing advice (Erlang C)</h2>

@@ -7,7 +7,8 @@ shape is a new one, so any older database upgrades in place.
 
 from __future__ import annotations
 
-# (version, statements). Version 1 was the first store (stints only); 2 added agent states.
+# (version, statements). Version 1 was the first store (stints only); 2 added agent states; 3 the
+# survey's answers and the IVR's choices.
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         1,
@@ -56,6 +57,35 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX stints_by_caller ON stints (caller_num, ended_at)",
         ),
     ),
+    (
+        3,
+        (
+            """CREATE TABLE survey_answers (
+                server TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                at DOUBLE PRECISION NOT NULL,
+                call_id TEXT NOT NULL,
+                linked_id TEXT NOT NULL,
+                queue TEXT NOT NULL,
+                member TEXT NOT NULL,
+                caller_num TEXT NOT NULL,
+                score INTEGER NOT NULL,
+                PRIMARY KEY (server, call_id, at)
+            )""",
+            "CREATE INDEX survey_answers_by_time ON survey_answers (at)",
+            """CREATE TABLE ivr_choices (
+                server TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                at DOUBLE PRECISION NOT NULL,
+                call_id TEXT NOT NULL,
+                linked_id TEXT NOT NULL,
+                queue TEXT NOT NULL,
+                caller_num TEXT NOT NULL,
+                choice TEXT NOT NULL,
+                PRIMARY KEY (server, call_id, at)
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]
@@ -83,3 +113,15 @@ STINT_COLUMNS = (
     "end_seen",
 )
 AGENT_COLUMNS = ("server", "position", "at", "interface", "name", "state", "reason")
+SURVEY_COLUMNS = (
+    "server",
+    "position",
+    "at",
+    "call_id",
+    "linked_id",
+    "queue",
+    "member",
+    "caller_num",
+    "score",
+)
+IVR_COLUMNS = ("server", "position", "at", "call_id", "linked_id", "queue", "caller_num", "choice")

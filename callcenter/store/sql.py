@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from callcenter.metrics.kpi import KpiRules, Kpis, merge
 from callcenter.metrics.window import label_for
 from callcenter.pgurl import is_postgres_url, looks_like_url, redact
+from callcenter.queues import changes as ch
 from callcenter.queues.changes import AgentChanged, StintEnded
 from callcenter.queues.model import StintRecord
 from callcenter.store import schema
@@ -152,10 +153,35 @@ class SqlStore:
         return int(new)
 
     def write_changes(self, server: str, batch: Sequence[tuple[int, object]]) -> int:
-        """``write`` of a batch of (position, change): the stints that ended and agent changes."""
+        """``write`` of a batch of (position, change): the stints that ended, agent changes, survey
+        answers and IVR choices; the number of new stints."""
         stints = [(p, c.record) for p, c in batch if isinstance(c, StintEnded)]
         agents = [(p, c) for p, c in batch if isinstance(c, AgentChanged)]
+        answers = [(server, p, c.at, c.call_id, c.linked_id, c.queue, c.member, c.caller_num, c.score)
+                   for p, c in batch if isinstance(c, ch.SurveyAnswered)]  # fmt: skip
+        choices = [(server, p, c.at, c.call_id, c.linked_id, c.queue, c.caller_num, c.choice)
+                   for p, c in batch if isinstance(c, ch.IvrChoiceMade)]  # fmt: skip
+        if answers or choices:
+            with self._lock:
+                try:
+                    with self._transaction():
+                        self._insert_rows("survey_answers", schema.SURVEY_COLUMNS, answers)
+                        self._insert_rows("ivr_choices", schema.IVR_COLUMNS, choices)
+                except Exception as exc:
+                    raise StoreError(f"{self.target}: a write failed: {_one_line(exc)}") from exc
         return self.write(server, stints, agents)
+
+    def _insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            marks = ", ".join("?" * len(columns))
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+            self._db.cursor().executemany(self._sql(sql), rows)
+
+    def survey_scores(self, start: float, end: float) -> list[tuple[str, str, int]]:
+        """(queue, member, score) of the survey answers given in [start, end)."""
+        sql = "SELECT queue, member, score FROM survey_answers WHERE at >= ? AND at < ? ORDER BY at"
+        with self._lock:
+            return [(q, m, int(sc)) for q, m, sc in self._db.execute(self._sql(sql), (start, end)).fetchall()]
 
     # -- reading -------------------------------------------------------------------------------
 

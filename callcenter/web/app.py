@@ -1,4 +1,4 @@
-"""The web's routes: ``/healthz`` and ``/api/queues``, JSON errors for everything else.
+"""The web's routes: ``/healthz``, ``/api/queues`` and ``/api/export/...``, JSON errors for the rest.
 
 Built from a :class:`~callcenter.web.view.CallCenterView`; the handlers read one snapshot and
 serialise it with :mod:`callcenter.web.payloads`, nothing more. Unknown paths get 404 and wrong
@@ -7,6 +7,7 @@ methods 405, both as ``{"error": "..."}``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -14,10 +15,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from callcenter.web import payloads
+from callcenter.store import StoreError
+from callcenter.web import export, payloads
 from callcenter.web.auth import BearerTokenGuard
 from callcenter.web.view import CallCenterView
 
@@ -34,9 +36,30 @@ def build_app(
     async def api_queues(request: Request) -> Response:
         return JSONResponse(payloads.queues(view.servers(), clock()), headers=NO_STORE)
 
+    async def api_export(request: Request) -> Response:
+        source = view.export_source()
+        if source is None:
+            return JSONResponse(
+                {"error": "no store (store.enabled is false): nothing to export"}, status_code=404
+            )
+        target, zone = source
+        name = request.path_params["name"]
+        try:
+            table, fmt, options = export.parse(name, dict(request.query_params), zone)
+            columns, rows = await asyncio.to_thread(export.build, target, table, options)
+        except export.BadExport as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        except StoreError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503)
+        disposition = {"Content-Disposition": f'attachment; filename="{name}"', **NO_STORE}
+        return StreamingResponse(
+            export.stream(fmt, columns, rows), media_type=export.FORMATS[fmt], headers=disposition
+        )
+
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/api/queues", api_queues, methods=["GET"]),
+        Route("/api/export/{name}", api_export, methods=["GET"]),
     ]
     middleware = [] if api_token is None else [Middleware(BearerTokenGuard, token=api_token)]
     return Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _http_error})
