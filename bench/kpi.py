@@ -62,7 +62,7 @@ def rows(n: int, seed: int = 1) -> list[tuple[object, ...]]:
             "pbx1", i + 1, f"{int(joined)}.{i}", f"{int(joined)}.{i}", rng.choice(QUEUES),
             f"+54911{rng.randrange(10**6):06d}", "", outcome, joined, joined + wait + (talk or 0), wait, talk,
             rng.choice(AGENTS) if answered else None, None, "agent" if answered else None, None,
-            int(outcome == "abandoned" and wait < 5), 0, 1, 1,
+            int(outcome == "abandoned" and wait < 5), 0, 1, 1, "ami",
         ))  # fmt: skip
     return out
 
@@ -142,7 +142,9 @@ def child(kind: str, path: str) -> None:
 
 def measure(kind: str, path: Path) -> dict[str, object]:
     done = subprocess.run([sys.executable, __file__, "--child", kind, str(path)], capture_output=True,
-                          text=True, timeout=600, check=True)  # fmt: skip
+                          text=True, timeout=600)  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"bench/kpi.py: the {kind} measurement failed:\n{done.stderr}")
     result: dict[str, object] = json.loads(done.stdout)
     return result
 

@@ -62,9 +62,11 @@ def _preflight_failed(config: str, settings: Settings) -> bool:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from callcenter.ami.trace import TraceError
+    from callcenter.daemon import servicelevel_rule, tracker_config
     from callcenter.journal import JournalError
-    from callcenter.queues.tracker import TrackerConfig
     from callcenter.replay import format_table, replay
     from callcenter.store import StoreError, open_store
 
@@ -72,12 +74,12 @@ def _replay(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     tracking = settings.tracking
-    servicelevels = {q: s for q in tracking.queues if (s := tracking.servicelevel_for(q)) is not None}
+    rule = partial(servicelevel_rule, tracking) if args.config else None  # default: Asterisk's own only
     store = None
     try:
         if args.store:
             store = open_store(args.store)
-        report = replay(args.trace, TrackerConfig.from_settings(tracking), servicelevels, args.server, store)
+        report = replay(args.trace, tracker_config(tracking), rule, args.server, store)
     except (TraceError, JournalError, StoreError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 1
@@ -209,6 +211,42 @@ def _staffing(args: argparse.Namespace) -> int:
     run = None if args.no_rehearsal else partial(rehearse, hours=4.0, seed=args.seed)
     advice = [advise(n, args.target, rules.servicelevel_s, run) for n in sorted(needs, key=lambda n: n.hour)]
     print(table(advice, args.target, rules.servicelevel_s))
+    return 0
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from callcenter.queues.queue_log import stints_of
+    from callcenter.store import StoreError, open_store
+
+    path = Path(args.queue_log)
+    try:
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            records = list(stints_of(lines, short_abandon_s=args.short_abandon))
+    except OSError as exc:
+        print(f"callcenter: {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if not records:
+        print(
+            f"callcenter: {path}: no finished queue stint in it; expected Asterisk's queue_log",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        store = open_store(args.store)
+        try:
+            added, replaced = store.backfill(args.server, records)
+        finally:
+            store.close()
+    except StoreError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
+    kept = len(records) - added - replaced
+    print(
+        f"{path}: {len(records)} stints; {added} added, {replaced} replaced (their end unseen by the "
+        f"daemon), {kept} already in the store"
+    )
     return 0
 
 
@@ -442,6 +480,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="the rehearsal's random seed")
     p.add_argument("--no-rehearsal", action="store_true", help="the formulas only")
     p.set_defaults(func=_staffing)
+    p = sub.add_parser(
+        "backfill",
+        help="add the calls the daemon missed (it was down) from Asterisk's queue_log into the store",
+        description="Read Asterisk's queue_log and merge its stints into the store: those the store lacks "
+        "are added, those whose end the daemon did not see are replaced, the others are kept as they are. "
+        "Safe to run again.",
+    )
+    p.add_argument("queue_log", help="Asterisk's queue_log (/var/log/asterisk/queue_log), read only")
+    p.add_argument("--store", required=True, help="the store: an SQLite file or a postgresql:// URL")
+    p.add_argument("--server", required=True, help="the Asterisk's name, as in ami.servers[].name")
+    p.add_argument("--short-abandon", type=float, default=5.0, help="seconds (tracking.short_abandon_s)")
+    p.set_defaults(func=_backfill)
     p = sub.add_parser("demo", help="a simulated call center and the daemon tracking it, on localhost")
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: Ctrl-C)")
     p.add_argument("--data", default="data", help="folder for the journal and queue_log (default ./data)")

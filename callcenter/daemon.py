@@ -17,13 +17,13 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame, journal_bytes
 from callcenter.ami.link import AmiError, LinkState, ListenerBehind, ListenerStopped, ServerAddress
 from callcenter.ami.translate import wanted
-from callcenter.config import AmiServer, Settings
+from callcenter.config import AmiServer, Settings, TrackingSettings
 from callcenter.fanout import FanOut, QueuedSink
 from callcenter.ingest import Ingest
 from callcenter.journal import DATA, LINK, JournalError, JournalRow, JournalStore, open_journal
@@ -61,6 +61,20 @@ def server_address(server: AmiServer) -> ServerAddress:
     )
 
 
+def tracker_config(tracking: TrackingSettings) -> TrackerConfig:
+    """The tracker's rules from the YAML's tracking section: the core reads no settings."""
+    wrapup = {q: s.wrapup_s for q, s in tracking.queues.items() if s.wrapup_s is not None}
+    return TrackerConfig(short_abandon_s=tracking.short_abandon_s, wrapup_s=wrapup)
+
+
+def servicelevel_rule(
+    tracking: TrackingSettings, seen: Callable[[str], int | None]
+) -> Callable[[str], int | None]:
+    """A queue's service level, everywhere the same: Asterisk's own (QueueParams, QUEUESRVLEVEL),
+    else the queue's in the config, else tracking.default_servicelevel_s."""
+    return lambda queue: seen(queue) or tracking.servicelevel_for(queue) or tracking.default_servicelevel_s
+
+
 class PbxLink:
     """One Asterisk: journal first, then state; the AMI client's listener."""
 
@@ -74,13 +88,13 @@ class PbxLink:
         self.server = server
         self.journal = journal
         self.journal_failure = settings.journal.on_failure
-        self.ingest = Ingest(config=TrackerConfig.from_settings(settings.tracking))
-        tracking = settings.tracking
+        self.ingest = Ingest(config=tracker_config(settings.tracking))
 
-        def servicelevel_for(queue: str) -> int | None:
+        def seen(queue: str) -> int | None:
             info = self.ingest.tracker.queues.get(queue)
-            seen = info.servicelevel_s if info is not None else None
-            return seen or tracking.servicelevel_for(queue) or tracking.default_servicelevel_s
+            return info.servicelevel_s if info is not None else None
+
+        servicelevel_for = servicelevel_rule(settings.tracking, seen)
 
         site = settings.site
         window = Window(site_zone(site.timezone), site.day_start_min, site.interval_min)
@@ -238,7 +252,7 @@ class Daemon:
             return []
         journal = self.journal
         rows = None if journal is None else (lambda: journal.rows(server))
-        config = TrackerConfig.from_settings(self.settings.tracking)
+        config = tracker_config(self.settings.tracking)
         return [StoreSink(self.store, server, rows, config)]
 
     def _close(self) -> None:

@@ -1,9 +1,10 @@
 """``callcenter init DIR``: the files an installation starts from, from the installed package.
 
 Writes the commented example config (``callcenter.yaml``), the simulator's
-(``simulator.yaml``), the Asterisk side (``asterisk/``: dialplan, queues, manager, pjsip and
-their README) and the systemd unit (``callcenter.service``). Never overwrites a file: if any
-exists it writes nothing and names them (``--force`` replaces them).
+(``simulator.yaml``), the Asterisk side (``asterisk/``: dialplan, queues, manager, pjsip, their
+README and the custom prompts in ``asterisk/sounds/``) and the systemd unit
+(``callcenter.service``). Never overwrites a file: if any exists it writes nothing and names
+them (``--force`` replaces them).
 """
 
 from __future__ import annotations
@@ -21,6 +22,19 @@ LAYOUT: tuple[tuple[str, str], ...] = (
     ("dialplans/queues.conf", "asterisk/queues.conf"),
     ("dialplans/manager.conf", "asterisk/manager.conf"),
     ("dialplans/pjsip.conf", "asterisk/pjsip.conf"),
+    *(
+        (f"dialplans/sounds/callcenter-{name}.wav", f"asterisk/sounds/callcenter-{name}.wav")
+        for name in (
+            "welcome",
+            "menu",
+            "closed",
+            "closed-menu",
+            "sorry",
+            "csat",
+            "callback-number",
+            "callback-name",
+        )
+    ),
     ("dist/callcenter.service", "callcenter.service"),
 )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +51,14 @@ def journal_rows(path: str | Path, server: str | None) -> Iterator[JournalRow]:
 def replay(
     path: str | Path,
     config: TrackerConfig | None = None,
-    servicelevels: dict[str, int] | None = None,
+    servicelevel_rule: Callable[[Callable[[str], int | None]], Callable[[str], int | None]] | None = None,
     server: str | None = None,
     store: SqlStore | None = None,
 ) -> dict[str, Any]:
     """Replay a trace; return the report object of ``callcenter replay --json``.
 
-    ``servicelevels`` (configured per queue) is used where the stream never showed Asterisk's own.
+    ``servicelevel_rule`` makes a queue's service level from what the stream showed of Asterisk's
+    own (``daemon.servicelevel_rule`` with the config's tracking section; default: Asterisk's).
     ``store``: also write the finished stints and agent changes there, under the journal's server
     name (a trace's: its file name), each once however often the same input is replayed.
     """
@@ -91,12 +92,12 @@ def replay(
     # when it stops: listed, but not in the figures (a daemon resumes them from its journal).
     open_at_end = [c.record for c in ingest.finish() if isinstance(c, ch.StintEnded)]
     tracker = ingest.tracker
-    configured = servicelevels or {}
 
-    def servicelevel_for(queue: str) -> int | None:
+    def seen(queue: str) -> int | None:
         info = tracker.queues.get(queue)
-        seen = info.servicelevel_s if info is not None else None
-        return seen or configured.get(queue)
+        return info.servicelevel_s if info is not None else None
+
+    servicelevel_for = seen if servicelevel_rule is None else servicelevel_rule(seen)
 
     figures = queue_figures(records, servicelevel_for)
     in_progress: dict[str, int] = {}

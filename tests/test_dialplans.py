@@ -1083,3 +1083,14 @@ def test_asterisklint_reports_a_broken_config_file(tmp_path: Path) -> None:
     broken.write_text((DIALPLANS / QUEUES).read_text(encoding="utf-8").replace("maxlen=20", "maxlen 20"))
     codes = lint_codes(lint_messages(run_config_reader([broken], tmp_path)))
     assert "E_CONF_BAD_LINE" in codes
+
+
+def test_every_prompt_the_dialplan_plays_is_shipped_as_asterisk_plays_it() -> None:
+    import wave
+
+    names = re.findall(r"Set\(CC_PROMPT_\w+=custom/([\w-]+)\)", (DIALPLANS / EXTENSIONS).read_text())
+    assert len(names) == 8
+    for name in names:
+        with wave.open(str(DIALPLANS / "sounds" / f"{name}.wav")) as w:  # format_wav: 8 kHz, mono, 16-bit
+            assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2), name
+            assert 0.5 < w.getnframes() / 8000 < 20, name  # a spoken sentence, not silence nor noise

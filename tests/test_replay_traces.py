@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callcenter.ami.codec import Banner, Decoder, Message
+from callcenter.config import parse_settings
+from callcenter.daemon import servicelevel_rule
 from callcenter.ingest import Ingest
 from callcenter.queues import changes as ch
 from callcenter.queues.model import StintRecord
@@ -89,6 +92,22 @@ def _filtered_stream(name: str, classes: set[str]) -> bytes:
     return b"".join(out)
 
 
+def _configured(levels: dict[str, int], default: int = 20) -> Any:
+    """The daemon's service-level rule with these queues in the config (the filtered streams lack
+    Asterisk's QUEUESRVLEVEL)."""
+    queues = {q: {"servicelevel_s": s} for q, s in levels.items()}
+    tracking = parse_settings({"tracking": {"queues": queues, "default_servicelevel_s": default}}).tracking
+    return partial(servicelevel_rule, tracking)
+
+
+def test_the_default_service_level_applies_where_asterisk_said_none(tmp_path: Path) -> None:
+    # support-l2 configured at 30, support not: the config's default (here 7 s) applies to it
+    path = tmp_path / "k.ami"
+    path.write_bytes(_filtered_stream("k_escalation", {"call", "agent"}))
+    queues = replay(path, servicelevel_rule=_configured({"support-l2": 30}, default=7))["queues"]
+    assert (queues["support"]["servicelevel_s"], queues["support-l2"]["servicelevel_s"]) == (7, 30)
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -105,7 +124,7 @@ def test_same_numbers_with_only_call_agent_and_user_events(name: str, tmp_path: 
     path = tmp_path / f"{name}.ami"
     path.write_bytes(_filtered_stream(name, {"call", "agent", "user"}))
     assert b"Event: VarSet" not in path.read_bytes()
-    report = replay(path, servicelevels={"support": 20, "support-l2": 30})
+    report = replay(path, servicelevel_rule=_configured({"support": 20, "support-l2": 30}))
     assert compare(name, report) == []
 
 
@@ -114,7 +133,7 @@ def test_without_status_events_timeout_and_leave_empty_are_told_apart(tmp_path: 
     for name in ("e_queue_timeout", "j_leavewhenempty", "k_escalation"):
         path = tmp_path / f"{name}.ami"
         path.write_bytes(_filtered_stream(name, {"call", "agent"}))
-        assert compare(name, replay(path, servicelevels={"support-l2": 30})) == []
+        assert compare(name, replay(path, servicelevel_rule=_configured({"support-l2": 30}))) == []
 
 
 def test_jsonl_and_ami_give_the_same_report() -> None:

@@ -74,6 +74,7 @@ class StintRecord:
     ring_no_answer: int
     join_seen: bool
     end_seen: bool  # False: closed from a status snapshot after a link gap
+    source: str = "ami"  # "queue_log": filled in from Asterisk's queue_log (the daemon was not there)
 
     @property
     def transferred(self) -> bool:

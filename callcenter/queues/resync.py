@@ -73,12 +73,12 @@ def reconcile(tracker: Tracker, snap: Snapshot, at: float, out: list[ch.Change])
                     tracker.forget_channel(stint.call_id)
             continue
         if stint.phase is Phase.EXITING:
-            tracker._end(stint, tracker._exit_guess(stint), at, out, end_seen=False)
+            tracker.end_unseen(stint, None, at, out)
             closed += 1
         elif agent_leg is not None and chan is not None and chan.application == "Queue":
             _answered_in_gap(tracker, stint, agent_leg, at)
         else:
-            tracker._end(stint, Outcome.UNKNOWN, at, out, end_seen=False)
+            tracker.end_unseen(stint, Outcome.UNKNOWN, at, out)
             closed += 1
         if chan is None and stint.call_id not in tracker.stints:
             tracker.forget_channel(stint.call_id)  # not among Asterisk's channels: gone
@@ -88,7 +88,7 @@ def reconcile(tracker: Tracker, snap: Snapshot, at: float, out: list[ch.Change])
         if agent.on_call is not None and agent.on_call not in tracker.stints:
             agent.on_call = None
         agent.ringing &= set(tracker.stints)
-        tracker._agent_changed(agent, at, out)
+        tracker.agent_changed(agent, at, out)
     out.append(ch.LinkResynced(at, closed, adopted))
 
 
@@ -108,7 +108,7 @@ def _close_answered(tracker: Tracker, stint: Stint, at: float, out: list[ch.Chan
         agent = tracker.agents.get(stint.interface)
         if agent is not None and agent.on_call == stint.call_id:
             agent.on_call = None
-    tracker._end(stint, Outcome.ANSWERED, at, out, end_seen=False)
+    tracker.end_unseen(stint, Outcome.ANSWERED, at, out)
 
 
 def _answered_in_gap(tracker: Tracker, stint: Stint, agent_leg: ev.ChannelListed, at: float) -> None:
@@ -120,7 +120,7 @@ def _answered_in_gap(tracker: Tracker, stint: Stint, agent_leg: ev.ChannelListed
     stint.interface = interface
     stint.agent = member.name if member is not None else None
     if interface is not None:
-        agent = tracker._agent(interface, stint.agent or "")
+        agent = tracker.agent_for(interface, stint.agent or "")
         agent.answered += 1
         agent.on_call = stint.call_id
 

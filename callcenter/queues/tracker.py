@@ -27,7 +27,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from callcenter.config import TrackingSettings
 from callcenter.queues import changes as ch
 from callcenter.queues import events as ev
 from callcenter.queues.model import (
@@ -57,11 +56,6 @@ CHANNELS_LIMIT = 50_000
 class TrackerConfig:
     short_abandon_s: float = 5.0
     wrapup_s: Mapping[str, int] = field(default_factory=dict)  # per queue, when members carry none
-
-    @classmethod
-    def from_settings(cls, tracking: TrackingSettings) -> TrackerConfig:
-        wrapup = {q: s.wrapup_s for q, s in tracking.queues.items() if s.wrapup_s is not None}
-        return cls(short_abandon_s=tracking.short_abandon_s, wrapup_s=wrapup)
 
 
 @dataclass(slots=True)
@@ -103,6 +97,20 @@ class Tracker:
         if handler is not None:
             handler(self, event, out)
         return out
+
+    # -- what resync (queues/resync.py) may do to the state, and nothing else ----------------
+
+    def end_unseen(self, stint: Stint, outcome: Outcome | None, at: float, out: list[ch.Change]) -> None:
+        """End a stint whose end the daemon did not see; ``None``: as its exit looks (no status)."""
+        self._end(stint, self._exit_guess(stint) if outcome is None else outcome, at, out, end_seen=False)
+
+    def agent_for(self, interface: str, name: str) -> Agent:
+        """The agent behind a member interface (created on first sight)."""
+        return self._agent(interface, name)
+
+    def agent_changed(self, agent: Agent, at: float, out: list[ch.Change]) -> None:
+        """Emit the agent's state if it changed."""
+        self._agent_changed(agent, at, out)
 
     def finish(self, at: float | None = None) -> list[ch.Change]:
         """End of input (a replay's end): settle stints whose end was not seen."""

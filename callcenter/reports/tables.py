@@ -32,7 +32,7 @@ def local(at: float | None, tz: ZoneInfo) -> str:
 def stints_table(records: Sequence[StintRecord], tz: ZoneInfo) -> Table:
     columns = ["call_id", "journey_id", "queue", "caller_num", "caller_name", "outcome", "joined_at",
                "ended_at", "wait_s", "talk_s", "agent", "interface", "ended_by", "transfer_target",
-               "short_abandon", "ring_no_answer", "join_seen", "end_seen"]  # fmt: skip
+               "short_abandon", "ring_no_answer", "join_seen", "end_seen", "source"]  # fmt: skip
     rows = [
         [
             r.call_id,
@@ -53,6 +53,7 @@ def stints_table(records: Sequence[StintRecord], tz: ZoneInfo) -> Table:
             r.ring_no_answer,
             r.join_seen,
             r.end_seen,
+            r.source,
         ]
         for r in records
     ]

@@ -25,9 +25,9 @@ from callcenter.store.schema import STINT_COLUMNS
 from callcenter.store.sql import SqlStore
 
 DAY_S = 86400
-MANIFEST = "manifest.json"  # UTC day number -> stints in its file
+MANIFEST = "manifest.json"  # {"columns": [...], "days": {UTC day number: stints in its file}}
 _TEXT = ("server", "call_id", "linked_id", "queue", "caller_num", "caller_name", "outcome", "agent",
-         "interface", "ended_by", "transfer_target")  # fmt: skip
+         "interface", "ended_by", "transfer_target", "source")  # fmt: skip
 _REAL = ("joined_at", "ended_at", "wait_s", "talk_s")
 SCHEMA = pa.schema(
     [(c, pa.string() if c in _TEXT else pa.float64() if c in _REAL else pa.int64()) for c in STINT_COLUMNS]
@@ -50,9 +50,14 @@ def table_of(rows: Sequence[Sequence[Any]]) -> Any:
 
 
 def _manifest(folder: Path) -> dict[int, int]:
+    """The days written, by their stints; none when the files have other columns (an older
+    release's): then every day is written again."""
     try:
-        return {int(k): int(v) for k, v in json.loads((folder / MANIFEST).read_text()).items()}
-    except (OSError, ValueError):
+        data = json.loads((folder / MANIFEST).read_text())
+        if data.get("columns") != list(STINT_COLUMNS):
+            return {}
+        return {int(k): int(v) for k, v in data["days"].items()}
+    except (OSError, ValueError, KeyError, AttributeError):
         return {}
 
 
@@ -81,7 +86,8 @@ def archive(store: SqlStore, before: float) -> list[Path]:
         written.append(path)
     if written:
         tmp = folder / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps({str(k): v for k, v in sorted(manifest.items())}))
+        days = {str(k): v for k, v in sorted(manifest.items())}
+        tmp.write_text(json.dumps({"columns": list(STINT_COLUMNS), "days": days}))
         os.replace(tmp, folder / MANIFEST)
     return written
 

@@ -33,6 +33,7 @@ def stint_row(server: str, position: int, r: StintRecord) -> StintRow:
         r.ring_no_answer,
         int(r.join_seen),
         int(r.end_seen),
+        r.source,
     )
 
 
@@ -57,6 +58,7 @@ def stint_record(row: Sequence[Any]) -> StintRecord:
         ring_no_answer=int(row[17]),
         join_seen=bool(row[18]),
         end_seen=bool(row[19]),
+        source=row[20],
     )
 
 

@@ -8,7 +8,7 @@ shape is a new one, so any older database upgrades in place.
 from __future__ import annotations
 
 # (version, statements). Version 1 was the first store (stints only); 2 added agent states; 3 the
-# survey's answers and the IVR's choices.
+# survey's answers and the IVR's choices; 4 where a stint comes from (AMI, or queue_log's back-fill).
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         1,
@@ -86,6 +86,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (4, ("ALTER TABLE stints ADD COLUMN source TEXT NOT NULL DEFAULT 'ami'",)),
 )
 
 LATEST = MIGRATIONS[-1][0]
@@ -111,6 +112,7 @@ STINT_COLUMNS = (
     "ring_no_answer",
     "join_seen",
     "end_seen",
+    "source",
 )
 AGENT_COLUMNS = ("server", "position", "at", "interface", "name", "state", "reason")
 SURVEY_COLUMNS = (

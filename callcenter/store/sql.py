@@ -241,6 +241,53 @@ class SqlStore:
                 merge(found, kpis_of(row, q.group_columns))
         return dict(sorted(out.items()))
 
+    def backfill(
+        self, server: str, records: Sequence[StintRecord], margin_s: float = 86400.0
+    ) -> tuple[int, int]:
+        """Merge stints read from Asterisk's queue_log: one the store lacks is added; one whose end
+        the daemon did not see (closed from a snapshot) is replaced, queue_log knowing how it
+        ended; one the daemon saw end stays as it is (they agree: tests/test_queue_log.py).
+        Matched by call and queue within ``margin_s`` of the end. (added, replaced)."""
+        if not records:
+            return 0, 0
+        lo = min(r.ended_at for r in records) - margin_s
+        hi = max(r.ended_at for r in records) + margin_s
+        query = "SELECT call_id, queue, end_seen, ended_at FROM stints WHERE server = ?"
+        query += " AND ended_at >= ? AND ended_at < ?"
+        cols = ", ".join(schema.STINT_COLUMNS)
+        marks = ", ".join("?" * len(schema.STINT_COLUMNS))
+        with self._lock:
+            seen: dict[tuple[str, str], list[tuple[bool, float]]] = {}
+            for call_id, queue, end_seen, ended_at in self._db.execute(
+                self._sql(query), (server, lo, hi)
+            ).fetchall():
+                seen.setdefault((call_id, queue), []).append((bool(end_seen), float(ended_at)))
+            added, replaced = [], []
+            for r in records:
+                found = [
+                    (e, at)
+                    for e, at in seen.get((r.call_id, r.queue), [])
+                    if abs(at - r.ended_at) <= margin_s
+                ]
+                if not found:
+                    added.append(r)
+                elif not any(e for e, _ in found):
+                    replaced.append((r, [at for _, at in found]))
+            try:
+                with self._transaction():
+                    delete = self._sql(
+                        "DELETE FROM stints WHERE server = ? AND call_id = ? AND queue = ? AND ended_at = ?"
+                    )
+                    for r, ends in replaced:
+                        for at in ends:
+                            self._db.execute(delete, (server, r.call_id, r.queue, at))
+                    insert = self._sql(f"INSERT INTO stints ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING")
+                    rows = [stint_row(server, 0, r) for r in [*added, *(r for r, _ in replaced)]]
+                    self._db.cursor().executemany(insert, rows)
+            except Exception as exc:
+                raise StoreError(f"{self.target}: the back-fill failed: {_one_line(exc)}") from exc
+        return len(added), len(replaced)
+
     def day_counts(self, before_day: int) -> dict[int, int]:
         """Stints per UTC day (days since the epoch) of their end, for days before ``before_day``."""
         day = "FLOOR(ended_at / 86400)" if self.postgres else "ended_at / 86400"
