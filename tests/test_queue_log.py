@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from callcenter.simulator.server import ServerOptions
 from callcenter.simulator.traffic import TrafficSpec, default_agents
 from callcenter.store import open_store
 from tests.asterisk_truth import SCENARIOS, TRACES, stint_truth
+from tests.test_daemon_sim import _virtual
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -57,13 +57,6 @@ def test_a_log_that_begins_mid_call_and_ends_mid_call() -> None:
     assert (second.outcome.value, second.short_abandon, second.ring_no_answer, second.caller_num) == (
         "abandoned", True, 1, "556",
     )  # fmt: skip
-
-
-async def _virtual(server: Any, seconds: float) -> None:
-    target = server.now + seconds
-    async with asyncio.timeout(60):
-        while server.now < target:
-            await asyncio.sleep(0.02)
 
 
 async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(tmp_path: Path) -> None:
