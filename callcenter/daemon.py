@@ -19,6 +19,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 
+from callcenter import checkpoint
 from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame, journal_bytes
 from callcenter.ami.link import AmiError, LinkState, ListenerBehind, ListenerStopped, ServerAddress
@@ -32,13 +33,14 @@ from callcenter.queues import changes as ch
 from callcenter.queues.tracker import TrackerConfig
 from callcenter.queues.views import queue_views
 from callcenter.sinks import LogLines, Totals
-from callcenter.store import SqlStore, open_store
+from callcenter.store import SqlStore, StoreError, open_store
 from callcenter.store.sink import StoreSink
 from callcenter.web.app import build_app
 from callcenter.web.server import WebServer
 from callcenter.web.view import LinkView, QueueSnapshot, ServerView
 
 log = logging.getLogger("callcenter")
+CHECKPOINT_EVERY_S = 300.0  # a crash replays at most this much of the journal (and a clean stop none)
 SINK_SETTLE_S = 10.0  # at a clean stop, how long the store may take to write its last changes
 
 
@@ -277,16 +279,15 @@ class Daemon:
         return [link.link_view() for link in self.links]
 
     def recover(self) -> int:
+        """Each link's state from its last checkpoint and the journal since (from the journal's
+        start without one); the number of journal rows replayed."""
         if self.journal is None:
             return 0
-        by_name = {link.server.name: link for link in self.links}
         count = 0
-        for row in self.journal.rows():
-            link = by_name.get(row.server)
-            if link is not None:
+        for link in self.links:
+            for row in self.journal.rows(link.server.name, skip=self._resume(link)):
                 link.recover(row)
                 count += 1
-        for link in self.links:
             tracker = link.ingest.tracker
             ended = sum(f.offered for f in link.totals.queues.values())
             log.info(
@@ -296,6 +297,46 @@ class Daemon:
                 len(tracker.stints),
             )
         return count
+
+    def _resume(self, link: PbxLink) -> int:
+        blob = None if self.store is None else self.store.checkpoint(link.server.name)
+        if blob is None:
+            return 0
+        state = checkpoint.load(blob)
+        if state is None:
+            log.info("%s: the checkpoint was made by other code: the journal is replayed from its start",
+                     link.server.name)  # fmt: skip
+            return 0
+        link.ingest = state.ingest
+        link.totals.restore(state.totals)
+        link.position = state.position
+        log.info("%s: resumed from the checkpoint at journal row %d", link.server.name, state.position)
+        return state.position
+
+    async def checkpoint(self) -> int:
+        """Save each link's state whose sinks are all caught up (the others wait for the next
+        time); the number saved. The state is taken on the event loop, between two messages."""
+        if self.store is None or self.journal is None:
+            return 0
+        saved = 0
+        for link in self.links:
+            if not link.fanout.settled():
+                continue
+            blob = checkpoint.dump(link.position, link.ingest, link.totals.state())
+            try:
+                await asyncio.to_thread(
+                    self.store.save_checkpoint, link.server.name, link.position, time.time(), blob
+                )
+            except StoreError as exc:
+                log.warning("%s: %s (the next start replays more of the journal)", link.server.name, exc)
+                continue
+            saved += 1
+        return saved
+
+    async def _checkpoints(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY_S)
+            await self.checkpoint()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -320,6 +361,7 @@ class Daemon:
                     if link.fanout.lanes:  # queued sinks: the store (screens and wallboard come next)
                         group.create_task(link.fanout.run(), name=f"sinks-{link.server.name}")
                 group.create_task(self._figures(), name="figures")
+                group.create_task(self._checkpoints(), name="checkpoints")
                 await self._stopping.wait()
                 log.info("stopping")
                 if self.web is not None and web is not None:
@@ -332,6 +374,7 @@ class Daemon:
                         log.warning(
                             "%s: sinks still busy at stop; the store catches up at start", link.server.name
                         )
+                await self.checkpoint()  # the next start replays nothing of the journal
                 raise _Stop
         except* _Stop:
             pass

@@ -111,11 +111,15 @@ class FanOut:
             for lane in self.lanes:
                 group.create_task(self._drain(lane), name=f"sink-{lane.sink.name}")
 
+    def settled(self) -> bool:
+        """Every queued sink has consumed all it was given (nothing queued, in hand or lost)."""
+        return not any(lane.busy or not lane.queue.empty() or lane.overflowed for lane in self.lanes)
+
     async def settle(self, timeout_s: float) -> bool:
         """Wait until every queued sink has consumed what it was given (at a clean stop); False
         if some had not after ``timeout_s`` (what they miss is re-read from the journal at start)."""
         deadline = asyncio.get_running_loop().time() + timeout_s
-        while any(lane.busy or not lane.queue.empty() or lane.overflowed for lane in self.lanes):
+        while not self.settled():
             if asyncio.get_running_loop().time() >= deadline:
                 return False
             await asyncio.sleep(0.02)

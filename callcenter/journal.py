@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS ami_journal (
 """
 
 
+# A server's rows in order, for resuming after a checkpoint (added to older journals when opened).
+_INDEX = "CREATE INDEX IF NOT EXISTS ami_journal_by_server ON ami_journal (server, seq)"
+
+
 @dataclass(frozen=True, slots=True)
 class JournalRow:
     server: str
@@ -80,8 +84,9 @@ class JournalStore(Protocol):
         """`append` in a worker thread: the event loop never waits on the database."""
         ...
 
-    def rows(self, server: str | None = None) -> Iterator[JournalRow]:
-        """Everything journaled, in arrival order (optionally one server's), read lazily."""
+    def rows(self, server: str | None = None, skip: int = 0) -> Iterator[JournalRow]:
+        """Everything journaled, in arrival order (optionally one server's), read lazily;
+        ``skip``: leave out that server's first rows (resuming from a checkpoint)."""
         ...
 
     def servers(self) -> list[str]:
@@ -184,6 +189,7 @@ class SqliteJournal:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.execute(_SCHEMA)
+                self._db.execute(_INDEX)
             else:
                 if self.path.is_file() and self.path.stat().st_size == 0:
                     raise JournalError(f"{self.path}: an empty file; expected a callcenter journal (SQLite)")
@@ -233,17 +239,22 @@ class SqliteJournal:
     def target(self) -> str:
         return str(self.path)
 
-    def rows(self, server: str | None = None) -> Iterator[JournalRow]:
-        """Everything journaled, in arrival order (optionally one server's)."""
+    def rows(self, server: str | None = None, skip: int = 0) -> Iterator[JournalRow]:
+        """Everything journaled, in arrival order (optionally one server's, after its first
+        ``skip`` rows: the (server, seq) index walks past them without reading their data)."""
         query = "SELECT server, received_at, kind, data FROM ami_journal"
-        args: tuple[str, ...] = ()
+        args: tuple[str | int, ...] = ()
         if server is not None:
             query += " WHERE server = ?"
             args = (server,)
+        if skip:
+            query += " ORDER BY seq LIMIT -1 OFFSET ?"
+            args = (*args, skip)
         with self._lock:
             reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         try:
-            for srv, at, kind, data in reader.execute(query + " ORDER BY seq", args):
+            order = "" if skip else " ORDER BY seq"
+            for srv, at, kind, data in reader.execute(query + order, args):
                 yield JournalRow(srv, at, kind, bytes(data))
         finally:
             reader.close()

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS ami_journal (
     data BYTEA NOT NULL
 )
 """
+_INDEX = "CREATE INDEX IF NOT EXISTS ami_journal_by_server ON ami_journal (server, seq)"
 _COPY = "COPY ami_journal (server, received_at, kind, data) FROM STDIN (FORMAT BINARY)"
 _COPY_TYPES = ["text", "float8", "int2", "bytea"]
 _COLUMNS = "SELECT server, received_at, kind, data FROM ami_journal"
@@ -77,6 +78,7 @@ class PgJournal:
         try:
             if create:
                 self._db.execute(_SCHEMA)
+                self._db.execute(_INDEX)
             elif self._db.execute("SELECT to_regclass('ami_journal')").fetchone() == (None,):
                 raise JournalError(f"{self._target}: no ami_journal table here (not a journal)")
             self._db.execute(_COLUMNS + " LIMIT 0")  # an ami_journal of other columns fails here, not later
@@ -173,18 +175,21 @@ class PgJournal:
     async def append_async(self, rows: Sequence[JournalRow]) -> None:
         await asyncio.to_thread(self.append, rows)
 
-    def rows(self, server: str | None = None) -> Iterator[JournalRow]:
+    def rows(self, server: str | None = None, skip: int = 0) -> Iterator[JournalRow]:
         """A server-side cursor on a connection of its own, so appends may go on meanwhile."""
         query = _COLUMNS
-        args: tuple[str, ...] = ()
+        args: tuple[str | int, ...] = ()
         if server is not None:
             query += " WHERE server = %s"
             args = (server,)
+        tail = " ORDER BY seq" + (" OFFSET %s" if skip else "")
+        if skip:
+            args = (*args, skip)
         reader = self._connect("cannot read the journal")
         try:
             with reader.cursor(name="ami_journal_rows") as cursor:
                 cursor.itersize = _READ_BATCH
-                cursor.execute(query + " ORDER BY seq", args)
+                cursor.execute(query + tail, args)
                 for srv, at, kind, data in cursor:
                     yield JournalRow(srv, at, kind, data)
         except psycopg.Error as exc:

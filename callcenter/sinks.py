@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from callcenter.fanout import Positioned
 from callcenter.metrics.figures import QueueFigures, empty_figures
@@ -59,6 +60,13 @@ class Totals:
         if found is None:
             found = figures[r.queue] = empty_figures(r.queue, self.servicelevel_for)
         found.add(r)
+
+    def state(self) -> tuple[Any, ...]:
+        """What a checkpoint keeps (the service-level rule is the daemon's, not state)."""
+        return (self.day, self.queues, self.interval_start, self.interval_queues)
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        self.day, self.queues, self.interval_start, self.interval_queues = state
 
     def so_far(self, queue: str, now: float | None = None) -> QueueFigures:
         """The day's figures of `queue` (at `now`, empty ones once a new day has begun)."""

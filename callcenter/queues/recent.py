@@ -22,6 +22,10 @@ class Recent(dict[K, V]):
         super().__init__()
         self.limit = limit
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # pickled for checkpoints: the limit first, then the entries through __setitem__
+        return (Recent, (self.limit,), None, None, iter(self.items()))
+
     def __setitem__(self, key: K, value: V) -> None:
         super().__setitem__(key, value)
         if len(self) > self.limit:

@@ -8,7 +8,8 @@ shape is a new one, so any older database upgrades in place.
 from __future__ import annotations
 
 # (version, statements). Version 1 was the first store (stints only); 2 added agent states; 3 the
-# survey's answers and the IVR's choices; 4 where a stint comes from (AMI, or queue_log's back-fill).
+# survey's answers and the IVR's choices; 4 where a stint comes from (AMI, or queue_log's back-fill);
+# 5 the daemon's checkpoints (state in base64: one column type for both engines).
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         1,
@@ -87,6 +88,17 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         ),
     ),
     (4, ("ALTER TABLE stints ADD COLUMN source TEXT NOT NULL DEFAULT 'ami'",)),
+    (
+        5,
+        (
+            """CREATE TABLE checkpoints (
+                server TEXT PRIMARY KEY,
+                position BIGINT NOT NULL,
+                taken_at DOUBLE PRECISION NOT NULL,
+                state TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -6,6 +6,7 @@ the command-line tools call them directly.
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -287,6 +288,28 @@ class SqlStore:
             except Exception as exc:
                 raise StoreError(f"{self.target}: the back-fill failed: {_one_line(exc)}") from exc
         return len(added), len(replaced)
+
+    def save_checkpoint(self, server: str, position: int, taken_at: float, state: bytes) -> None:
+        text = base64.b64encode(state).decode("ascii")
+        sql = self._sql(
+            "INSERT INTO checkpoints (server, position, taken_at, state) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (server) DO UPDATE SET position = excluded.position,"
+            " taken_at = excluded.taken_at, state = excluded.state"
+        )
+        with self._lock:
+            try:
+                with self._transaction():
+                    self._db.execute(sql, (server, position, taken_at, text))
+            except Exception as exc:
+                raise StoreError(f"{self.target}: the checkpoint was not written: {_one_line(exc)}") from exc
+
+    def checkpoint(self, server: str) -> bytes | None:
+        """The server's last checkpoint, as saved."""
+        with self._lock:
+            row = self._db.execute(
+                self._sql("SELECT state FROM checkpoints WHERE server = ?"), (server,)
+            ).fetchone()
+        return None if row is None else base64.b64decode(row[0])
 
     def day_counts(self, before_day: int) -> dict[int, int]:
         """Stints per UTC day (days since the epoch) of their end, for days before ``before_day``."""
