@@ -189,3 +189,25 @@ def test_the_report_renders_in_chromium(store: Path, tmp_path: Path) -> None:
                    capture_output=True, timeout=60, check=True)  # fmt: skip
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # a page was drawn, not a blank one
+
+
+def test_the_report_shows_each_agents_time(store: Path) -> None:
+    from callcenter.queues.changes import AgentChanged
+    from callcenter.queues.model import AgentState
+
+    states = [(at(1, 9, 0), AgentState.AVAILABLE), (at(1, 9, 10), AgentState.ON_CALL),
+              (at(1, 9, 40), AgentState.AVAILABLE), (at(1, 10, 0), AgentState.PAUSED),
+              (at(1, 10, 15), AgentState.LOGGED_OUT)]  # fmt: skip
+    s = open_store(store)
+    s.write(
+        "pbx",
+        [],
+        [(100 + i, AgentChanged(t, "PJSIP/1001", "Ana", st, "lunch")) for i, (t, st) in enumerate(states)],
+    )
+    data = month_data_from_store(s, "2026-10", RULES)
+    s.close()
+    report = figures(data, "2026-10", RULES)
+    ana = report.agent_time["Ana"]
+    # available 10 + 20 min, on call 30 min: occupancy 50 %; logged in 75 min (with 15 paused): 40 %
+    assert (ana.occupancy_pct, ana.utilization_pct, ana.pauses) == (50.0, 40.0, {"lunch": (1, 900.0)})
+    assert "<th>Occupancy</th>" in render(report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from callcenter.ami.translate import QUEUESTATUS
 from callcenter.queues import changes as ch
 from callcenter.queues import events as ev
 from callcenter.queues.model import AgentState, Outcome, StintRecord
@@ -33,7 +34,9 @@ def join(
 
 
 def status(at: float, value: str, call: str = "c1", queue: str | None = None) -> ev.QueueStatusSet:
-    return ev.QueueStatusSet(at, call, call, "PJSIP/trunk-1", value, queue, "+5491100", "José")
+    return ev.QueueStatusSet(
+        at, call, call, "PJSIP/trunk-1", value, queue, "+5491100", "José", QUEUESTATUS.get(value)
+    )
 
 
 def run(tracker: Tracker, *events: ev.Event) -> list[ch.Change]:
@@ -291,10 +294,20 @@ def test_resync_closes_gap_endings_and_adopts_gap_joins() -> None:
             "b1",
             "",
             "",
+            "PJSIP/1002",
         ),
         ev.ChannelListed(60, "talking", "talking", "PJSIP/t-4", "Queue", "support,t", "b2", "+4", ""),
         ev.ChannelListed(
-            60, "agent-leg2", "talking", "PJSIP/1001-0000002", "AppQueue", "(Outgoing Line)", "b2", "", ""
+            60,
+            "agent-leg2",
+            "talking",
+            "PJSIP/1001-0000002",
+            "AppQueue",
+            "(Outgoing Line)",
+            "b2",
+            "",
+            "",
+            "PJSIP/1001",
         ),
         ev.SnapshotCompleted(60, "channels"),
     ]

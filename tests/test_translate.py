@@ -156,3 +156,11 @@ def test_a_timestamp_that_is_not_a_time_is_named_and_not_used(stamp: str) -> Non
     assert isinstance(first, ev.CallerJoinedQueue) and isinstance(event, ev.CallerLeftQueue)
     assert event.at == 1700000000.5  # the last good time, never inf or nan
     assert t.problems == [f"QueueCallerLeave.Timestamp: expected epoch seconds, got {stamp[:40]!r}"]
+
+
+def test_a_channels_device_as_member_interfaces_begin() -> None:
+    from callcenter.ami.translate import channel_device
+
+    assert channel_device("PJSIP/1001-0000002a") == "PJSIP/1001"
+    assert channel_device("Local/agent3@agents-0000000b;1") == "Local/agent3@agents"
+    assert channel_device("SIP/trunk-out-00000003") == "SIP/trunk-out"  # a dash in the device name

@@ -19,6 +19,19 @@ from dataclasses import dataclass
 
 from callcenter.ami.codec import ANOMALY_MARKER, Anomaly, Banner, Frame, Message
 from callcenter.queues import events as ev
+from callcenter.queues.model import Outcome
+
+# Queue()'s QUEUESTATUS values and what they mean for the stint (app_queue.c); CONTINUE (answered,
+# then the caller went on in the dialplan) means nothing more.
+QUEUESTATUS = {
+    "JOINEMPTY": Outcome.JOINEMPTY,
+    "FULL": Outcome.FULL,
+    "JOINUNAVAIL": Outcome.JOINUNAVAIL,
+    "TIMEOUT": Outcome.TIMEOUT,
+    "LEAVEEMPTY": Outcome.LEAVEEMPTY,
+    "LEAVEUNAVAIL": Outcome.LEAVEEMPTY,
+    "WITHDRAW": Outcome.WITHDRAW,
+}
 
 
 class BadMessage(ValueError):
@@ -198,15 +211,17 @@ def _var_set(m: Message, at: float, bad: list[str]) -> ev.Event | None:
         return None  # a global variable (AMI Setvar without a channel)
     var = m.get("Variable")
     if var == "QUEUESTATUS":
+        value = _req(m, "Value")
         return ev.QueueStatusSet(
             at,
             uid,
             m.get("Linkedid") or uid,
             m.get("Channel") or "",
-            _req(m, "Value"),
+            value,
             None,
             _caller_num(m),
             _caller_name(m),
+            QUEUESTATUS.get(value),
         )
     if var == "QUEUESRVLEVEL":
         level = _number(m, "Value", MAX_SECONDS, bad)
@@ -228,15 +243,17 @@ def _user_event(m: Message, at: float, bad: list[str]) -> ev.Event | None:
     if not uid:
         return None
     if kind == "QueueResult":
+        value = _req(m, "QueueStatus")
         return ev.QueueStatusSet(
             at,
             uid,
             m.get("Linkedid") or uid,
             m.get("Channel") or "",
-            _req(m, "QueueStatus"),
+            value,
             m.get("Queue") or None,
             _caller_num(m),
             _caller_name(m),
+            QUEUESTATUS.get(value),
         )
     if kind == "CSAT":
         score = _number(m, "Score", MAX_COUNT, bad)
@@ -278,18 +295,27 @@ def _queue_entry(m: Message, at: float, bad: list[str]) -> ev.Event:
     )
 
 
+def channel_device(channel: str) -> str:
+    """The device part of an Asterisk channel name, as a queue member's interface begins:
+    ``PJSIP/1001-0000002a`` → ``PJSIP/1001``, ``Local/agent3@agents-0000000b;1`` →
+    ``Local/agent3@agents`` (whose member interface is ``Local/agent3@agents/n``)."""
+    return channel.rsplit("-", 1)[0]
+
+
 def _channel(m: Message, at: float, bad: list[str]) -> ev.Event:
     uid = _req(m, "Uniqueid")
+    name = m.get("Channel") or ""
     return ev.ChannelListed(
         at,
         uid,
         m.get("Linkedid") or uid,
-        m.get("Channel") or "",
+        name,
         m.get("Application") or "",
         m.get("ApplicationData") or "",
         m.get("BridgeId") or "",
         _caller_num(m),
         _caller_name(m),
+        channel_device(name),
     )
 
 

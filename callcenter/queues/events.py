@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from callcenter.queues.model import Outcome
+
 
 @dataclass(frozen=True, slots=True)
 class LinkStarted:
@@ -128,6 +130,7 @@ class QueueStatusSet:
     queue: str | None
     caller_num: str
     caller_name: str
+    outcome: Outcome | None = None  # what the status means for the stint (ami.translate); None: nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +244,7 @@ class ChannelListed:
     bridge: str
     caller_num: str
     caller_name: str
+    device: str = ""  # the channel's device, as a member interface names it (ami.translate)
 
 
 @dataclass(frozen=True, slots=True)

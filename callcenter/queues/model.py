@@ -34,15 +34,10 @@ LOST_OUTCOMES = (
     Outcome.WITHDRAW,
 )
 
-# QUEUESTATUS of a join that Asterisk refused: no QueueCallerJoin, no queue_log line.
-REFUSED_STATUS = {"JOINEMPTY": Outcome.JOINEMPTY, "FULL": Outcome.FULL, "JOINUNAVAIL": Outcome.JOINUNAVAIL}
-# QUEUESTATUS after a QueueCallerAbandon that was not the caller hanging up.
-EXIT_STATUS = {
-    "TIMEOUT": Outcome.TIMEOUT,
-    "LEAVEEMPTY": Outcome.LEAVEEMPTY,
-    "LEAVEUNAVAIL": Outcome.LEAVEEMPTY,
-    "WITHDRAW": Outcome.WITHDRAW,
-}
+# A join Asterisk refused: no QueueCallerJoin, no queue_log line (known from QUEUESTATUS).
+REFUSED_OUTCOMES = frozenset({Outcome.JOINEMPTY, Outcome.FULL, Outcome.JOINUNAVAIL})
+# How a QueueCallerAbandon that was not the caller hanging up ended (known from QUEUESTATUS).
+EXIT_OUTCOMES = frozenset({Outcome.TIMEOUT, Outcome.LEAVEEMPTY, Outcome.WITHDRAW})
 
 
 class Phase(enum.Enum):

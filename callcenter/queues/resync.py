@@ -37,14 +37,11 @@ class Snapshot:
     completed: set[str] = field(default_factory=set)
 
 
-def interface_of(channel: str, interfaces: list[str]) -> str | None:
-    """The member interface behind a channel name.
-
-    ``Local/agent3@agents-0000000b;1`` belongs to ``Local/agent3@agents/n``, ``PJSIP/1001-0000002a``
-    to ``PJSIP/1001``."""
-    base = channel.rsplit("-", 1)[0]
+def interface_of(device: str, interfaces: list[str]) -> str | None:
+    """The member interface of a channel's device (``ami.translate.channel_device``): the same,
+    or a Local one with its options (``Local/agent3@agents`` is ``Local/agent3@agents/n``)."""
     for interface in interfaces:
-        if interface == base or interface.startswith(base + "/"):
+        if interface == device or interface.startswith(device + "/"):
             return interface
     return None
 
@@ -113,7 +110,7 @@ def _close_answered(tracker: Tracker, stint: Stint, at: float, out: list[ch.Chan
 
 def _answered_in_gap(tracker: Tracker, stint: Stint, agent_leg: ev.ChannelListed, at: float) -> None:
     interfaces = list(tracker.members.get(stint.queue, {}))
-    interface = interface_of(agent_leg.channel, interfaces)
+    interface = interface_of(agent_leg.device, interfaces)
     member = tracker.members.get(stint.queue, {}).get(interface) if interface else None
     stint.phase = Phase.TALKING
     stint.answered_at = at

@@ -30,8 +30,8 @@ from typing import Any
 from callcenter.queues import changes as ch
 from callcenter.queues import events as ev
 from callcenter.queues.model import (
-    EXIT_STATUS,
-    REFUSED_STATUS,
+    EXIT_OUTCOMES,
+    REFUSED_OUTCOMES,
     Agent,
     AgentState,
     Member,
@@ -202,22 +202,21 @@ class Tracker:
         stint = self.stints.get(e.call_id)
         if stint is not None and (e.queue is None or e.queue == stint.queue):
             stint.epoch = self.epoch
-            exit_outcome = EXIT_STATUS.get(e.status)
-            if stint.phase is Phase.EXITING and exit_outcome is not None:
-                self._end(stint, exit_outcome, e.at, out)
+            if stint.phase is Phase.EXITING and e.outcome in EXIT_OUTCOMES:
+                self._end(stint, e.outcome, e.at, out)
             return
-        refused = REFUSED_STATUS.get(e.status)
-        if refused is None:
+        refused = e.outcome
+        if refused not in REFUSED_OUTCOMES:
             return
         echo = self.refusal_echo.pop(e.call_id, None)
-        if echo is not None and e.queue is not None and echo == (e.queue, e.status):
+        if echo is not None and e.queue is not None and echo == (e.queue, refused):
             return  # the dialplan's QueueResult repeating a refusal already counted
         queue = e.queue or self.queue_app.pop(e.call_id, None)
         if queue is None:
             self._anomaly(e.at, f"call {e.call_id} refused with {e.status} by an unknown queue", out)
             return
         if e.queue is None:
-            self.refusal_echo[e.call_id] = (queue, e.status)
+            self.refusal_echo[e.call_id] = (queue, refused)
         self._queue(queue)
         self.last_queue[e.call_id] = queue
         stint = Stint(e.call_id, e.linked_id, queue, e.caller_num, e.caller_name, e.at, 0, self.epoch)

@@ -9,15 +9,17 @@ in memory (``month_data``, the same sums); ``figures()`` makes the report's numb
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import importlib.util
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcenter.metrics import erlang
+from callcenter.metrics.agent_time import AgentTime, agent_time
 from callcenter.metrics.kpi import (
     NO_AGENT,
     SL_FORMULAS,
@@ -36,6 +38,7 @@ from callcenter.store.sql import SqlStore
 
 WAIT_BUCKETS = ((0, 5), (5, 10), (10, 20), (20, 30), (30, 60), (60, 120), (120, None))  # seconds, [lo, hi)
 TARGET_SL_PCT = 80.0
+STATE_LOOKBACK_S = 7 * 86400.0
 LOST_WORDS = {
     "timeout": "waited until the queue's timeout",
     "leaveempty": "left: no agent logged in any more",
@@ -72,6 +75,7 @@ class Report:
     staffing: list[tuple[int, float, float, int]]  # busiest hours: hour, calls/h, AHT s, agents needed
     survey: Csat
     survey_by_agent: dict[str, Csat]
+    agent_time: dict[str, AgentTime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,7 @@ class MonthData:
     abandon_waits: list[int]  # abandoned stints per WAIT_BUCKETS
     fcr: tuple[int, int]
     survey: tuple[tuple[str, str, int], ...] = ()  # (queue, member, score) of the month's answers
+    agent_time: dict[str, AgentTime] = field(default_factory=dict)  # by agent name
 
 
 def wait_bucket_counts(waits: Sequence[float]) -> list[int]:
@@ -112,7 +117,12 @@ def month_data_from_store(
     columns (``store.archive``); without, added up by the database. Both give the same sums."""
     if columnar is None:
         columnar = importlib.util.find_spec("pyarrow") is not None
-    return (_month_columnar if columnar else _month_sql)(store, month, rules)
+    data = (_month_columnar if columnar else _month_sql)(store, month, rules)
+    start, end = month_range(month, ZoneInfo(rules.timezone))
+    # a state holds until the next change: the week before tells how each agent began the month
+    changes = store.agent_states(start - STATE_LOOKBACK_S, end)
+    by_name = {t.name: t for t in agent_time(changes, start, end).values()}
+    return dataclasses.replace(data, agent_time=by_name)
 
 
 def _month_columnar(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
@@ -210,7 +220,7 @@ def figures(data: MonthData, month: str, rules: KpiRules) -> Report:
     survey_by_agent = {m: csat(scores) for m, scores in sorted(members.items()) if m}
     return Report(month, rules.timezone, rules, data.total.as_dict(rules), by_queue, by_day, list(enumerate(hours)),
                   buckets, agents, data.fcr, sorted(staffing), csat(sc for _, _, sc in data.survey),
-                  survey_by_agent)  # fmt: skip
+                  survey_by_agent, data.agent_time)  # fmt: skip
 
 
 # -- the page ----------------------------------------------------------------------------------------
@@ -263,8 +273,17 @@ def render(report: Report) -> str:
         f"<td>{_num(d['max_wait_s'], ' s')}</td><td>{_num(d['avg_talk_s'], ' s')}</td></tr>"
         for q, d in report.by_queue.items()
     )
+
+    def time_cells(agent: str) -> str:
+        t = report.agent_time.get(agent)
+        if t is None:
+            return "<td>—</td><td>—</td><td>—</td>"
+        paused = sum(total for _, total in t.pauses.values())
+        return (f"<td>{_num(t.occupancy_pct, ' %')}</td><td>{_num(t.utilization_pct, ' %')}</td>"
+                f"<td>{paused / 3600:.2f}</td>")  # fmt: skip
+
     agent_rows = "".join(
-        f"<tr><td>{e(a)}</td><td>{n}</td><td>{h:g}</td><td>{_num(avg, ' s')}</td></tr>"
+        f"<tr><td>{e(a)}</td><td>{n}</td><td>{h:g}</td><td>{_num(avg, ' s')}</td>{time_cells(a)}</tr>"
         for a, n, h, avg in report.agents
     )
     staffing_rows = "".join(
@@ -329,7 +348,8 @@ longest wait {_num(t["max_wait_s"], " s")}; average call time {_num(t["avg_talk_
 <table><tr><th>Queue</th><th>Offered</th><th>Answered</th><th>Abandoned</th><th>Lost</th><th>Service level</th>
 <th>ASA</th><th>Longest wait</th><th>Avg call time</th></tr>{queue_rows}</table>
 <h2>Agents</h2>
-<table><tr><th>Agent</th><th>Calls answered</th><th>Talk hours</th><th>Avg call time</th></tr>{agent_rows}</table>
+<table><tr><th>Agent</th><th>Calls answered</th><th>Talk hours</th><th>Avg call time</th><th>Occupancy</th>
+<th>Utilization</th><th>Paused hours</th></tr>{agent_rows}</table>
 <h2>Resolved on the first call</h2>
 <p>{fcr_pct} of answered calls ({resolved} of {answered_journeys}) were not followed by another call from
 the same number within {window_days:g} days. <span class="note">Measured from repeat calls until tickets
@@ -352,6 +372,8 @@ the short-abandon threshold. Lost: every other way a call left a queue without a
 <li>Service level ({e(rules.variant.value)}) = {e(SL_FORMULAS[rules.variant])}; a wait equal to T is within.</li>
 <li>ASA = total wait of answered calls / answered. Average wait counts every call that waited.</li>
 <li>Average call time = total talk time / answered calls whose end was seen.</li>
+<li>Occupancy = (on call + wrap-up) / (on call + wrap-up + available + ringing); utilization = (on call +
+wrap-up) / logged-in time; both from the agents' state changes.</li>
 <li>A call counts in the day and hour it arrived, in the site's time zone.</li>
 </ul>
 </body></html>
