@@ -372,3 +372,26 @@ def test_the_surveys_answers_of_a_real_trace_are_stored(store: SqlStore, tmp_pat
     ]
     assert [score for _, _, score in scores] == want == [5, 3, 1]
     assert all(queue == "support" and member for queue, member, _ in scores)
+
+
+def test_day_files_stream_a_day_at_a_time_with_stable_keys(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    import subprocess
+    import sys
+
+    from callcenter.store.archive import archive, days, key64, load
+
+    records = _spread(500)
+    s = open_store(tmp_path / "store.sqlite3")
+    s.write("pbx1", [(i, r) for i, r in enumerate(records)])
+    archive(s, before=1773878400.0)  # half the month in files, half read from the store
+    parts = list(days(s, 1772319600.0, 1775000000.0))
+    whole = load(s, 1772319600.0, 1775000000.0)
+    s.close()
+    assert len(parts) > 10 and sum(p.num_rows for p in parts) == whole.num_rows == 500
+    assert max(p.num_rows for p in parts) < 60  # about a day's share, never the month at once
+    # the keys: 0 for no number, the same text the same key in another process
+    assert key64("") == 0 and key64("1796605128.158") != key64("1796605128.159")
+    code = "from callcenter.store.archive import key64; print(key64('1796605128.158'))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert int(other.stdout) == key64("1796605128.158")

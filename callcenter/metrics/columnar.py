@@ -36,7 +36,7 @@ def _local_slot(arrived: Any, interval: str, tz: ZoneInfo) -> Any:
 
 
 KPI_COLUMNS = ("queue", "agent", "outcome", "joined_at", "ended_at", "wait_s", "talk_s", "short_abandon")
-FCR_COLUMNS = ("linked_id", "caller_num", "outcome", "joined_at", "ended_at")
+FCR_COLUMNS = ("linked_key", "caller_key", "outcome", "joined_at", "ended_at")
 
 
 def kpis_arrow(
@@ -123,22 +123,31 @@ def abandon_waits_arrow(table: Any, buckets: Sequence[tuple[int, int | None]]) -
     return out
 
 
-def fcr_arrow(table: Any, window_s: float) -> tuple[int, int]:
-    """``metrics.kpi.fcr`` over columns: journeys of known numbers, each answered one resolved
-    unless the number's next journey (by arrival) starts within ``window_s`` of its end."""
-    known = table.filter(pc.not_equal(table["caller_num"], ""))
-    if known.num_rows == 0:
-        return 0, 0
-    arrived = pc.coalesce(known["joined_at"], known["ended_at"])
-    # integer codes instead of the text: grouping and sorting 5M strings was most of the time;
-    # only equality of numbers matters here, not their order
+def journey_part(table: Any) -> Any:
+    """A day's stints of known numbers as journeys: (j, c, s, e, a) = journey key, caller key,
+    first arrival, last end, answered. The keys are ``store.archive``'s 64-bit ones."""
+    known = table.filter(pc.not_equal(table["caller_key"], 0))
     work = pa.table({
-        "j": pc.dictionary_encode(known["linked_id"]).combine_chunks().indices,
-        "c": pc.dictionary_encode(known["caller_num"]).combine_chunks().indices,
-        "s": arrived, "e": known["ended_at"],
+        "j": known["linked_key"], "c": known["caller_key"],
+        "s": pc.coalesce(known["joined_at"], known["ended_at"]), "e": known["ended_at"],
         "a": pc.cast(pc.equal(known["outcome"], "answered"), pa.int8()),
     })  # fmt: skip
-    journeys = work.group_by("j").aggregate([("c", "min"), ("s", "min"), ("e", "max"), ("a", "max")])
+    grouped = work.group_by("j").aggregate([("c", "min"), ("s", "min"), ("e", "max"), ("a", "max")])
+    return grouped.rename_columns([_short(n) for n in grouped.column_names])
+
+
+def _short(name: str) -> str:
+    return name.split("_", 1)[0]
+
+
+def fcr_of_journeys(parts: Sequence[Any], window_s: float) -> tuple[int, int]:
+    """``metrics.kpi.fcr`` from ``journey_part``s (a journey cut by midnight is joined again):
+    each answered journey is resolved unless the number's next one (by arrival) starts within
+    ``window_s`` of its end."""
+    table = pa.concat_tables(parts) if parts else None
+    if table is None or table.num_rows == 0:
+        return 0, 0
+    journeys = table.group_by("j").aggregate([("c", "min"), ("s", "min"), ("e", "max"), ("a", "max")])
     journeys = journeys.sort_by([("c_min", "ascending"), ("s_min", "ascending"), ("e_max", "ascending")])
     caller = journeys["c_min"].combine_chunks()
     start, end = journeys["s_min"].combine_chunks(), journeys["e_max"]
@@ -153,3 +162,8 @@ def fcr_arrow(table: Any, window_s: float) -> tuple[int, int]:
     total = pc.sum(pc.cast(answered, pa.int64())).as_py() or 0
     good = pc.sum(pc.cast(resolved, pa.int64())).as_py() or 0
     return int(good), int(total)
+
+
+def fcr_arrow(table: Any, window_s: float) -> tuple[int, int]:
+    """``metrics.kpi.fcr`` of one table of stints (with ``store.archive``'s keys)."""
+    return fcr_of_journeys([journey_part(table)], window_s)

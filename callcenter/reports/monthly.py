@@ -126,20 +126,31 @@ def month_data_from_store(
 
 
 def _month_columnar(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
+    """A day at a time (memory of one day), the day's sums merged: queue x hour cells, agents,
+    abandon waits, and the day's journeys for FCR."""
     from callcenter.metrics.columnar import (
         FCR_COLUMNS,
         KPI_COLUMNS,
         abandon_waits_arrow,
-        fcr_arrow,
+        fcr_of_journeys,
+        journey_part,
         kpis_arrow,
     )
-    from callcenter.store.archive import load
+    from callcenter.store.archive import days
 
     start, end = month_range(month, ZoneInfo(rules.timezone))
-    table = load(store, start, end, columns=sorted(set(KPI_COLUMNS + FCR_COLUMNS)))
-    cells = kpis_arrow(table, ("queue", "interval"), rules, interval="hour")
-    agents = kpis_arrow(table, ("agent",), rules)
-    waits, resolved = abandon_waits_arrow(table, WAIT_BUCKETS), fcr_arrow(table, rules.repeat_window_s)
+    cells: dict[tuple[str, ...], Kpis] = {}
+    agents: dict[tuple[str, ...], Kpis] = {}
+    waits = [0] * len(WAIT_BUCKETS)
+    journeys = []
+    for day in days(store, start, end, columns=sorted(set(KPI_COLUMNS + FCR_COLUMNS))):
+        for into, found in ((cells, kpis_arrow(day, ("queue", "interval"), rules, interval="hour")),
+                            (agents, kpis_arrow(day, ("agent",), rules))):  # fmt: skip
+            for key, k in found.items():
+                merge(into.setdefault(key, Kpis()), k)
+        waits = [a + b for a, b in zip(waits, abandon_waits_arrow(day, WAIT_BUCKETS), strict=True)]
+        journeys.append(journey_part(day))
+    resolved = fcr_of_journeys(journeys, rules.repeat_window_s)
     return _assemble(cells, agents, waits, resolved, tuple(store.survey_scores(start, end)), rules)
 
 

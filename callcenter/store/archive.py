@@ -10,9 +10,10 @@ today, are read from the store itself. Needs pyarrow (the analytics extra).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,21 @@ MANIFEST = "manifest.json"  # {"columns": [...], "days": {UTC day number: stints
 _TEXT = ("server", "call_id", "linked_id", "queue", "caller_num", "caller_name", "outcome", "agent",
          "interface", "ended_by", "transfer_target", "source")  # fmt: skip
 _REAL = ("joined_at", "ended_at", "wait_s", "talk_s")
+# Beside the stored columns, 64-bit keys of the journey and the caller's number (0: no number),
+# so grouping a month of calls by them is integer work, not string work (FCR, bench/kpi.py).
+KEYS = ("linked_key", "caller_key")
 SCHEMA = pa.schema(
     [(c, pa.string() if c in _TEXT else pa.float64() if c in _REAL else pa.int64()) for c in STINT_COLUMNS]
+    + [(k, pa.int64()) for k in KEYS]
 )
-assert tuple(SCHEMA.names) == STINT_COLUMNS
+COLUMNS = (*STINT_COLUMNS, *KEYS)
+
+
+def key64(text: str) -> int:
+    """A stable 64-bit key of a text (0 for an empty one); the same in every process and release."""
+    if not text:
+        return 0
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little", signed=True) or 1
 
 
 def folder_of(store: SqlStore) -> Path | None:
@@ -42,8 +54,10 @@ def folder_of(store: SqlStore) -> Path | None:
 
 
 def table_of(rows: Sequence[Sequence[Any]]) -> Any:
-    """Stored rows (``STINT_COLUMNS`` order) as an Arrow table."""
+    """Stored rows (``STINT_COLUMNS`` order) as an Arrow table, with their keys."""
     columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in STINT_COLUMNS]
+    linked, caller = STINT_COLUMNS.index("linked_id"), STINT_COLUMNS.index("caller_num")
+    columns += [[key64(v) for v in columns[linked]], [key64(v) for v in columns[caller]]]
     return pa.table(
         [pa.array(list(c), type=f.type) for c, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA
     )
@@ -54,7 +68,7 @@ def _manifest(folder: Path) -> dict[int, int]:
     release's): then every day is written again."""
     try:
         data = json.loads((folder / MANIFEST).read_text())
-        if data.get("columns") != list(STINT_COLUMNS):
+        if data.get("columns") != list(COLUMNS):
             return {}
         return {int(k): int(v) for k, v in data["days"].items()}
     except (OSError, ValueError, KeyError, AttributeError):
@@ -87,29 +101,32 @@ def archive(store: SqlStore, before: float) -> list[Path]:
     if written:
         tmp = folder / (MANIFEST + ".tmp")
         days = {str(k): v for k, v in sorted(manifest.items())}
-        tmp.write_text(json.dumps({"columns": list(STINT_COLUMNS), "days": days}))
+        tmp.write_text(json.dumps({"columns": list(COLUMNS), "days": days}))
         os.replace(tmp, folder / MANIFEST)
     return written
 
 
-def load(store: SqlStore, start: float, end: float, columns: Sequence[str] = STINT_COLUMNS) -> Any:
-    """The stints ended in [start, end) as an Arrow table: day files where they exist, the store
-    for the other days."""
+def load(store: SqlStore, start: float, end: float, columns: Sequence[str] = COLUMNS) -> Any:
+    """The stints ended in [start, end) as one Arrow table (``days`` concatenated)."""
+    parts = list(days(store, start, end, columns))
+    return pa.concat_tables(parts) if parts else table_of([]).select(list(columns))
+
+
+def days(store: SqlStore, start: float, end: float, columns: Sequence[str] = COLUMNS) -> Iterator[Any]:
+    """The stints ended in [start, end), a UTC day at a time (memory stays that of one day): the
+    day's file where there is one, the store for the other days."""
     folder = folder_of(store)
     manifest = _manifest(folder) if folder is not None else {}
-    parts = []
-    first, last = int(start // DAY_S), int((end - 1e-9) // DAY_S)
-    missing: list[tuple[float, float]] = []
+    span = store.ended_span()
+    if span is None:
+        return
+    first = int(max(start, span[0]) // DAY_S)
+    last = int(min(end - 1e-9, span[1]) // DAY_S)
     for day in range(first, last + 1):
         path = _file(folder, day) if folder is not None else None
         if path is not None and day in manifest and path.exists():
-            parts.append(pq.read_table(path, columns=list(columns)))
-        elif missing and missing[-1][1] == day * DAY_S:
-            missing[-1] = (missing[-1][0], (day + 1) * DAY_S)
-        else:
-            missing.append((day * DAY_S, (day + 1) * DAY_S))
-    for lo, hi in missing:
-        parts.append(table_of(store.rows_between(lo, hi)).select(list(columns)))
-    table = pa.concat_tables(parts) if parts else table_of([]).select(list(columns))
-    ended = table["ended_at"]
-    return table.filter(pc.and_(pc.greater_equal(ended, start), pc.less(ended, end)))
+            table = pq.read_table(path, columns=list(columns))
+        else:  # not (yet) in a file: the store's rows of that day, through its ended_at index
+            table = table_of(store.rows_between(day * DAY_S, (day + 1) * DAY_S)).select(list(columns))
+        ended = table["ended_at"]
+        yield table.filter(pc.and_(pc.greater_equal(ended, start), pc.less(ended, end)))

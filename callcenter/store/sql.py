@@ -319,6 +319,12 @@ class SqlStore:
             rows = self._db.execute(self._sql(sql), (before_day * 86400.0,)).fetchall()
         return {int(d): int(n) for d, n in rows}
 
+    def ended_span(self) -> tuple[float, float] | None:
+        """The first and last end of a stored stint (None: no stint)."""
+        with self._lock:
+            row = self._db.execute("SELECT MIN(ended_at), MAX(ended_at) FROM stints").fetchone()
+        return None if row is None or row[0] is None else (float(row[0]), float(row[1]))
+
     def rows_between(self, start: float, end: float) -> list[tuple[Any, ...]]:
         """The stored rows (``schema.STINT_COLUMNS``) of the stints ended in [start, end)."""
         query = f"SELECT {', '.join(schema.STINT_COLUMNS)} FROM stints WHERE ended_at >= ? AND ended_at < ?"
