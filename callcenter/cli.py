@@ -112,7 +112,7 @@ def _export(args: argparse.Namespace) -> int:
 
     from callcenter.metrics.kpi import KpiRules
     from callcenter.reports.period import moment
-    from callcenter.reports.tables import table
+    from callcenter.reports.tables import store_table
     from callcenter.reports.writers import ExportError, write
     from callcenter.store import StoreError, open_store
 
@@ -129,10 +129,10 @@ def _export(args: argparse.Namespace) -> int:
     try:
         store = open_store(args.store, create=False)
         try:
-            records = store.stints(start, end, queue=args.queue, agent=args.agent)
+            columns, rows = store_table(store, args.table, start, end, queue=args.queue, agent=args.agent,
+                                        by=args.by, interval=args.interval, rules=rules)  # fmt: skip
         finally:
             store.close()
-        columns, rows = table(args.table, records, by=args.by, interval=args.interval, rules=rules)
         write(out, fmt, columns, rows)
     except (StoreError, ExportError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)

@@ -74,6 +74,9 @@ class AmiServer:
     # How often to check the tracked calls against Asterisk's own status (QueueStatus +
     # CoreShowChannels) on a link that stays up: calls whose end never came are closed.
     status_check_s: float = 300.0
+    # Asterisk's queue_log, when this host can read it: after a gap (the daemon down, the link
+    # lost) the calls of the gap are filled in from it into the store (callcenter backfill).
+    queue_log: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,6 +294,7 @@ def _ami_server(raw: object, path: str, first_seen: dict[str, str], problems: li
         reconnect_max_s=section.get("reconnect_max_s", d.reconnect_max_s, positive),
         login_retry_s=section.get("login_retry_s", d.login_retry_s, positive),
         status_check_s=section.get("status_check_s", d.status_check_s, rules.number(at_least=10)),
+        queue_log=section.get("queue_log", None, rules.optional(rules.text())),
     )
     _check_order(section, server, "ping_timeout_s", "<", "ping_interval_s")
     _check_order(section, server, "reconnect_min_s", "<=", "reconnect_max_s")

@@ -24,6 +24,7 @@ from callcenter.ami.client import AmiClient
 from callcenter.ami.codec import Banner, Frame, journal_bytes
 from callcenter.ami.link import AmiError, LinkState, ListenerBehind, ListenerStopped, ServerAddress
 from callcenter.ami.translate import wanted
+from callcenter.backfill import backfill_since
 from callcenter.config import AmiServer, Settings, TrackingSettings
 from callcenter.fanout import FanOut, QueuedSink
 from callcenter.ingest import Ingest
@@ -42,6 +43,7 @@ from callcenter.web.view import LinkView, QueueSnapshot, ServerView
 log = logging.getLogger("callcenter")
 CHECKPOINT_EVERY_S = 300.0  # a crash replays at most this much of the journal (and a clean stop none)
 SINK_SETTLE_S = 10.0  # at a clean stop, how long the store may take to write its last changes
+GAP_MARGIN_S = 120.0  # queue_log is read from a little before the gap: its times are whole seconds
 
 
 def server_address(server: AmiServer) -> ServerAddress:
@@ -104,6 +106,10 @@ class PbxLink:
         self.fanout = FanOut(inline=[self.totals, LogLines(server.name)], queued=queued)
         self.position = 0  # journal rows of this server so far (each change carries its row)
         self.client = AmiClient(server_address(server), self, event_filter=wanted)
+        self.store: SqlStore | None = None  # set by the daemon: where a gap is back-filled
+        self.short_abandon_s = settings.tracking.short_abandon_s
+        self.last_seen_at: float | None = None  # the last journal row's time: where a gap begins
+        self.gap_from: float | None = None
         self.resync_wanted = asyncio.Event()
         self.up_since: float | None = None
         self.down_since: float | None = None
@@ -112,6 +118,7 @@ class PbxLink:
 
     def recover(self, row: JournalRow) -> None:
         self.position += 1
+        self.last_seen_at = row.received_at
         if row.kind == LINK:
             changes = self.ingest.link(row.data.decode("utf-8", "replace"), row.received_at)
         else:
@@ -137,6 +144,8 @@ class PbxLink:
     async def link_up(self, server: str, banner: Banner, at: float) -> None:
         log.info("%s: AMI link up (%s), resynchronising", server, banner.text)
         await self._journal(JournalRow(server, at, LINK, banner.text.encode()))
+        self.gap_from = self.last_seen_at  # None on a first start: nothing was missed
+        self.last_seen_at = at
         self.position += 1
         self._publish(self.ingest.link(banner.text, at))
         self.up_since = at
@@ -148,6 +157,7 @@ class PbxLink:
         if frames:
             await self._journal(JournalRow(server, at, DATA, journal_bytes(frames)))
             self.position += 1
+            self.last_seen_at = at
         self._publish(self.ingest.frames(frames, at))
 
     async def link_down(self, server: str, reason: str, at: float) -> None:
@@ -178,6 +188,29 @@ class PbxLink:
                 log.warning(
                     "%s: status request failed: %s (retried at the next link or check)", self.server.name, exc
                 )
+                continue
+            if self.gap_from is not None and self.server.queue_log and self.store is not None:
+                await self.backfill(self.gap_from)
+            self.gap_from = None
+
+    async def backfill(self, since: float) -> None:
+        """The calls of a gap, from Asterisk's queue_log into the store, once the store has the
+        resync's closures (they are what queue_log's lines replace)."""
+        assert self.store is not None and self.server.queue_log is not None
+        await self.fanout.settle(SINK_SETTLE_S)
+        try:
+            added, replaced = await asyncio.to_thread(
+                backfill_since, self.store, self.server.name, self.server.queue_log, since - GAP_MARGIN_S,
+                self.short_abandon_s,
+            )  # fmt: skip
+        except (OSError, StoreError) as exc:
+            log.warning(
+                "%s: the gap was not filled from %s: %s", self.server.name, self.server.queue_log, exc
+            )
+            return
+        began = time.strftime("%H:%M:%S", time.localtime(since))
+        log.info("%s: gap since %s filled from queue_log: %d stints added, %d replaced",
+                 self.server.name, began, added, replaced)  # fmt: skip
 
     def asterisk_now(self) -> float:
         return time.time() + self.ingest.translator.skew  # on Asterisk's clock, like the events
@@ -247,6 +280,8 @@ class Daemon:
             PbxLink(server, settings, self.journal, self._store_sinks(server.name))
             for server in settings.ami.servers
         ]
+        for link in self.links:
+            link.store = self.store
         self._stopping = asyncio.Event()
 
     def _store_sinks(self, server: str) -> list[QueuedSink]:
@@ -310,6 +345,9 @@ class Daemon:
         link.ingest = state.ingest
         link.totals.restore(state.totals)
         link.position = state.position
+        if self.journal is not None and state.position:  # where a gap since the checkpoint begins
+            last = next(iter(self.journal.rows(link.server.name, skip=state.position - 1)), None)
+            link.last_seen_at = None if last is None else last.received_at
         log.info("%s: resumed from the checkpoint at journal row %d", link.server.name, state.position)
         return state.position
 

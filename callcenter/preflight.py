@@ -60,6 +60,17 @@ def _sqlite_problems(path: Path, what: str) -> list[str]:
 
 def warnings(settings: Settings) -> list[str]:
     """What would start but is risky, one line each: said at start-up and by check-config."""
+    found = []
+    for i, server in enumerate(settings.ami.servers):
+        if server.queue_log is not None and not os.access(server.queue_log, os.R_OK):
+            found.append(
+                f"ami.servers[{i}].queue_log: {server.queue_log!r} is not readable by this user (yet): "
+                "a gap will not be filled from it until it is (Asterisk creates it at the first queue call)"
+            )
+    return found + _web_warnings(settings)
+
+
+def _web_warnings(settings: Settings) -> list[str]:
     web = settings.web
     if not web.enabled or _loopback(web.host):
         return []

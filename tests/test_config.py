@@ -34,7 +34,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "callcenter.exampl
 SERVER_KEYS = (
     "name, host, port, username, secret, auth, events, connect_timeout_s, action_timeout_s, "
     "ping_interval_s, ping_timeout_s, reconnect_min_s, reconnect_max_s, login_retry_s, "
-    "status_check_s"
+    "status_check_s, queue_log"
 )
 UNKNOWN_PROT = f"ami.servers[0].prot: unknown key (expected one of: {SERVER_KEYS})"
 MINIMAL_SERVER = {"name": "pbx1", "username": "callcenter", "secret": "s3cret"}

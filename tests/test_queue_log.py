@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -59,10 +60,14 @@ def test_a_log_that_begins_mid_call_and_ends_mid_call() -> None:
     )  # fmt: skip
 
 
-async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(tmp_path: Path) -> None:
+@pytest.mark.parametrize("by_itself", [False, True], ids=["backfill-command", "daemon-reads-queue_log"])
+async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(
+    tmp_path: Path, by_itself: bool
+) -> None:
     """The daemon stops for 5 virtual minutes of a loaded center and starts again on its journal;
     the calls of the gap are missing and those in progress across it closed unseen. queue_log
-    back-fills them: afterwards the store holds each of queue_log's stints once, as it ended."""
+    back-fills them — by `backfill`, or by the daemon itself when ami.servers[].queue_log is set —
+    and afterwards the store holds each of queue_log's stints once, as it ended."""
     traffic = TrafficSpec(calls_per_hour=(900.0,), talk_s=40.0, patience_s=45.0, queue_timeout_s=50.0,
                           agents=default_agents())  # fmt: skip
     queue_log = tmp_path / "queue_log"
@@ -77,8 +82,10 @@ async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(tmp_path:
             "journal": {"path": str(tmp_path / "journal.sqlite3")},
             "web": {"enabled": False},
         })  # fmt: skip
-        for gap in (300, 0):  # two runs of the daemon, 5 virtual minutes apart
-            daemon = Daemon(settings)
+        automatic = dataclasses.replace(settings, ami=dataclasses.replace(settings.ami, servers=(
+            dataclasses.replace(settings.ami.servers[0], queue_log=str(queue_log)),)))  # fmt: skip
+        for gap, run_settings in ((300, settings), (0, automatic if by_itself else settings)):
+            daemon = Daemon(run_settings)  # two runs of the daemon, 5 virtual minutes apart
             running = asyncio.create_task(daemon.run())
             await daemon.links[0].client.wait_up(5)
             await _virtual(server, 300)
@@ -91,9 +98,15 @@ async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(tmp_path:
     truth = {(r.call_id, r.queue): r for r in stints_of(queue_log.read_text().splitlines())}
     missing = set(truth) - {(r.call_id, r.queue) for r in before}
     unseen = {(r.call_id, r.queue) for r in before if not r.end_seen}
-    assert len(missing) > 20 and unseen & set(truth), "the gap hid calls and cut others"
-    added, replaced = store.backfill("pbx", list(truth.values()))
-    assert (added, replaced) == (len(missing), len(unseen & set(truth)))
+    if by_itself:  # the second start filled the gap already: nothing is missing, nothing to do
+        assert missing == set() and store.backfill("pbx", list(truth.values())) == (0, 0)
+        unseen = {
+            (r.call_id, r.queue) for r in before if not r.end_seen and (r.call_id, r.queue) not in truth
+        }
+    else:
+        assert len(missing) > 20 and unseen & set(truth), "the gap hid calls and cut others"
+        added, replaced = store.backfill("pbx", list(truth.values()))
+        assert (added, replaced) == (len(missing), len(unseen & set(truth)))
     after = [r for r in store.stints() if r.outcome.value not in ("joinempty", "full", "joinunavail")]
     keys = [(r.call_id, r.queue) for r in after]
     assert len(keys) == len(set(keys)), "a stint stored twice"
@@ -106,6 +119,20 @@ async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(tmp_path:
             assert (r.outcome, r.wait_s, r.talk_s) == (want.outcome, want.wait_s, want.talk_s), r
     assert store.backfill("pbx", list(truth.values())) == (0, 0)  # and again: nothing to do
     store.close()
+
+
+def test_queue_log_is_read_from_a_moment_by_bisection(tmp_path: Path) -> None:
+    from callcenter.backfill import lines_since
+
+    log = tmp_path / "queue_log"
+    lines = ["1000|NONE|NONE|NONE|QUEUESTART|", "1000|1.1|support|NONE|ENTERQUEUE||555|1",
+             "not a queue_log line", "1005|1.1|support|NONE|ABANDON|1|1|5",
+             "1010|2.1|support|NONE|ENTERQUEUE||556|1", "1010|2.1|support|NONE|ABANDON|1|1|0"]  # fmt: skip
+    log.write_text("".join(line + "\n" for line in lines))
+    assert lines_since(log, 0) == [line + "\n" for line in lines]
+    assert lines_since(log, 1001) == [line + "\n" for line in lines[3:]]  # from the first line at 1005
+    assert lines_since(log, 1010) == [line + "\n" for line in lines[4:]]
+    assert lines_since(log, 1011) == []
 
 
 def test_the_backfill_command(tmp_path: Path) -> None:
@@ -121,3 +148,17 @@ def test_the_backfill_command(tmp_path: Path) -> None:
     assert "0 added, 0 replaced (their end unseen by the daemon), 3 already in the store" in again.stdout
     foreign = cli("backfill", str(TRACES / "README.md"), "--store", str(store), "--server", "pbx1")
     assert foreign.returncode == 1 and "no finished queue stint in it" in foreign.stderr
+
+
+def test_an_unreadable_queue_log_is_warned_not_fatal(tmp_path: Path) -> None:
+    from callcenter import preflight
+
+    settings = parse_settings({
+        "ami": {"servers": [{"name": "pbx", "username": "cc", "secret": "pw",
+                             "queue_log": str(tmp_path / "no-such-queue_log")}]},
+    })  # fmt: skip
+    (line,) = preflight.warnings(settings)
+    assert line.startswith("ami.servers[0].queue_log: ") and "not readable" in line
+    assert preflight.problems(settings) == [] or all(
+        "queue_log" not in p for p in preflight.problems(settings)
+    )

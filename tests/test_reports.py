@@ -211,3 +211,22 @@ def test_the_report_shows_each_agents_time(store: Path) -> None:
     # available 10 + 20 min, on call 30 min: occupancy 50 %; logged in 75 min (with 15 paused): 40 %
     assert (ana.occupancy_pct, ana.utilization_pct, ana.pauses) == (50.0, 40.0, {"lunch": (1, 900.0)})
     assert "<th>Occupancy</th>" in render(report)
+
+
+@pytest.mark.parametrize(("by", "interval"), [("queue", "day"), ("interval", "day"), ("agent", "day"),
+                                              ("interval", "hour")])  # fmt: skip
+def test_exported_kpis_are_summed_without_reading_each_stint(store: Path, by: str, interval: str) -> None:
+    from callcenter.reports.tables import store_table, table
+
+    s = open_store(store, create=False)
+    start, end = month_range("2026-10", ZoneInfo(TZ))
+    for queue in (None, "support"):
+        got = store_table(
+            s, "kpis", start, end, queue=queue, agent=None, by=by, interval=interval, rules=RULES
+        )
+        want = table("kpis", s.stints(start, end, queue=queue), by=by, interval=interval, rules=RULES)
+        assert got == want
+    assert store_table(
+        s, "kpis", None, None, queue=None, agent="Ana", by=by, interval=interval, rules=RULES
+    ) == table("kpis", s.stints(agent="Ana"), by=by, interval=interval, rules=RULES)
+    s.close()

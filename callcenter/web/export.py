@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from callcenter.metrics.kpi import KpiRules, SlVariant
 from callcenter.reports.period import moment
-from callcenter.reports.tables import TABLES, table
+from callcenter.reports.tables import TABLES, store_table
 from callcenter.store import open_store
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -65,12 +65,11 @@ def build(target: str, name: str, options: dict[str, Any]) -> tuple[list[str], l
     """The table, read from a read-only store (blocking: run it in a thread)."""
     store = open_store(target, create=False)
     try:
-        records = store.stints(
-            options["start"], options["end"], queue=options["queue"], agent=options["agent"]
-        )
+        return store_table(store, name, options["start"], options["end"], queue=options["queue"],
+                           agent=options["agent"], by=options["by"], interval=options["interval"],
+                           rules=options["rules"])  # fmt: skip
     finally:
         store.close()
-    return table(name, records, by=options["by"], interval=options["interval"], rules=options["rules"])
 
 
 def _csv_chunks(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterator[str]:
