@@ -346,7 +346,9 @@ class Daemon:
         link.totals.restore(state.totals)
         link.position = state.position
         if self.journal is not None and state.position:  # where a gap since the checkpoint begins
-            last = next(iter(self.journal.rows(link.server.name, skip=state.position - 1)), None)
+            rows = self.journal.rows(link.server.name, skip=state.position - 1)
+            last = next(rows, None)
+            getattr(rows, "close", lambda: None)()  # the reader's connection, now: not at GC
             link.last_seen_at = None if last is None else last.received_at
         log.info("%s: resumed from the checkpoint at journal row %d", link.server.name, state.position)
         return state.position

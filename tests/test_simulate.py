@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from callcenter.ami.client import AmiClient
@@ -108,3 +109,13 @@ def test_each_demo_starts_clean_unless_kept(tmp_path: Path) -> None:
     assert links_in_journal() == 1
     assert "(new)" in demo() and links_in_journal() == 1
     assert "(kept: this run adds to it)" in demo("--keep") and links_in_journal() == 2
+    # the demo keeps a store too: the month's report of it opens as a real report, and a fresh
+    # demo starts a fresh store
+    month = time.strftime("%Y-%m")
+    out = tmp_path / "report.html"
+    report = subprocess.run(
+        [sys.executable, "-m", "callcenter", "report", "--store", str(tmp_path / "demo-store.sqlite3"),
+         "--month", month, "--out", str(out)], capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    assert f"Monthly service report — {month}" in out.read_text() and out.read_text().count("<svg") == 4
