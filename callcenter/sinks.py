@@ -109,6 +109,13 @@ class LogLines:
                     r.agent,
                     "" if r.end_seen else " (end unseen)",
                 )
+            elif isinstance(c, ch.CallsUnseen) and item.live:
+                since = time.strftime("%H:%M:%S", time.localtime(c.since))
+                log.warning(
+                    "%s: %s: Asterisk counted %d more calls ending since %s than the daemon saw: they "
+                    "are missing from the figures (callcenter backfill, or ami.servers[].queue_log)",
+                    self.server, c.queue, c.count, since,
+                )  # fmt: skip
             elif isinstance(c, ch.LinkResynced):
                 log.info("%s: resynchronised: %d stints closed, %d adopted", self.server, c.closed, c.adopted)
             elif isinstance(c, ch.AnomalySeen) and item.live:

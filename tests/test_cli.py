@@ -286,6 +286,7 @@ def test_without_psycopg_sqlite_works_and_postgresql_says_what_to_install(tmp_pa
     config = tmp_path / "c.yaml"
     config.write_text(
         "ami: {servers: [{name: pbx1, username: u, secret: s}]}\njournal: {url: 'postgresql://cc@db/cc'}\n"
+        "web: {port: 0}\n"  # not 8080: another program may hold it
     )
     wanted = "journal.url is PostgreSQL but psycopg is not installed: pip install 'callcenter[postgresql]'"
     checked = run("check-config", str(config))

@@ -105,6 +105,11 @@ async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(
         }
     else:
         assert len(missing) > 20 and unseen & set(truth), "the gap hid calls and cut others"
+        # without queue_log the second start's status compares Asterisk's counters: the gap is flagged
+        # (never more than were hidden; a call ending while the status is being read counts as
+        # seen but is not yet in Asterisk's counters, so the flag may undercount by such calls)
+        flagged = sum(n for _, _, _, n in store.unseen_calls(0.0, 2e9))
+        assert len(missing) - 2 <= flagged <= len(missing)  # 56 of 56 when this test was written
         added, replaced = store.backfill("pbx", list(truth.values()))
         assert (added, replaced) == (len(missing), len(unseen & set(truth)))
     after = [r for r in store.stints() if r.outcome.value not in ("joinempty", "full", "joinunavail")]

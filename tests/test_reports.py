@@ -230,3 +230,18 @@ def test_exported_kpis_are_summed_without_reading_each_stint(store: Path, by: st
         s, "kpis", None, None, queue=None, agent="Ana", by=by, interval=interval, rules=RULES
     ) == table("kpis", s.stints(agent="Ana"), by=by, interval=interval, rules=RULES)
     s.close()
+
+
+def test_calls_asterisk_counted_unseen_are_flagged_in_the_report(store: Path) -> None:
+    from callcenter.queues.changes import CallsUnseen
+
+    s = open_store(store)
+    s.write_changes("pbx", [(500, CallsUnseen(at(12, 10, 5), "support", at(12, 9, 40), 7))])
+    report = figures(month_data_from_store(s, "2026-10", RULES), "2026-10", RULES)
+    s.close()
+    assert report.unseen == (("support", at(12, 9, 40), at(12, 10, 5), 7),)
+    page = render(report)
+    assert (
+        "Calls missing from these figures" in page
+        and "support: 7 calls between 12 09:40 and 12 10:05" in page
+    )

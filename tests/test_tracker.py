@@ -512,3 +512,28 @@ def test_a_periodic_status_check_closes_calls_whose_end_never_came() -> None:
     assert set(t.stints) == {"waiting", "new"}
     assert "ghost" not in t.last_queue and "ghost" not in t.queue_app
     assert [(c.closed, c.adopted) for c in out if isinstance(c, ch.LinkResynced)] == [(1, 0)]
+
+
+def _counters(at: float, completed: int, abandoned: int) -> list[ev.Event]:
+    """A status check whose QueueParams carries app_queue's counters."""
+    return [
+        ev.SnapshotStarted(at),
+        ev.QueueListed(at, "support", 20, "rrmemory", 0, completed, abandoned),
+        ev.SnapshotCompleted(at, "queues"),
+        ev.SnapshotCompleted(at, "channels"),
+    ]
+
+
+def test_calls_asterisk_counted_and_the_daemon_never_saw_are_flagged() -> None:
+    t = Tracker()
+    assert [c for c in run(t, *_counters(100, 10, 2)) if isinstance(c, ch.CallsUnseen)] == []  # a baseline
+    # seen since: one abandon (caller hung up while waiting)
+    seen = run(t, join(110, "a"), ev.ChannelHangupRequested(115, "a", "a"),
+               ev.CallerExitedUnanswered(115, "a", "support", 5.0, 1))  # fmt: skip
+    assert [r.outcome for r in ended(seen)] == [Outcome.ABANDONED]
+    # Asterisk now says 3 more completed and 2 more abandoned: 5 ends, 1 seen, 4 unseen
+    (flag,) = [c for c in run(t, *_counters(400, 13, 4)) if isinstance(c, ch.CallsUnseen)]
+    assert (flag.queue, flag.since, flag.at, flag.count) == ("support", 100, 400, 4)
+    # nothing new on either side: no flag; counters that went back (Asterisk restarted): no flag
+    assert [c for c in run(t, *_counters(700, 13, 4)) if isinstance(c, ch.CallsUnseen)] == []
+    assert [c for c in run(t, *_counters(800, 0, 0)) if isinstance(c, ch.CallsUnseen)] == []

@@ -321,7 +321,13 @@ def _channel(m: Message, at: float, bad: list[str]) -> ev.Event:
 
 def _queue_params(m: Message, at: float, bad: list[str]) -> ev.Event:
     return ev.QueueListed(
-        at, _req(m, "Queue"), _int(m, "ServiceLevel", 0, bad), m.get("Strategy") or "", _int(m, "Max", 0, bad)
+        at,
+        _req(m, "Queue"),
+        _int(m, "ServiceLevel", 0, bad),
+        m.get("Strategy") or "",
+        _int(m, "Max", 0, bad),
+        _number(m, "Completed", MAX_COUNT, bad),  # None when absent: no comparison is made
+        _number(m, "Abandoned", MAX_COUNT, bad),
     )
 
 

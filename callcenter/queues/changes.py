@@ -98,6 +98,18 @@ class IvrChoiceMade:
     choice: str
 
 
+@dataclass(frozen=True, slots=True)
+class CallsUnseen:
+    """Asterisk counted more calls ending in a queue than the daemon saw end, between two
+    snapshots (QueueParams' Completed + Abandoned): at least this many calls of [since, at) are
+    missing from the figures (fill them in from queue_log: `callcenter backfill`)."""
+
+    at: float
+    queue: str
+    since: float
+    count: int
+
+
 Change = (
     CallQueued
     | CallOffered
@@ -108,4 +120,5 @@ Change = (
     | AnomalySeen
     | SurveyAnswered
     | IvrChoiceMade
+    | CallsUnseen
 )

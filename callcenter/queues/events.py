@@ -256,6 +256,8 @@ class QueueListed:
     servicelevel_s: int
     strategy: str
     max_callers: int
+    completed: int | None = None  # app_queue's own counters since it started (QueueParams)
+    abandoned: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

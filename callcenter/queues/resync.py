@@ -35,6 +35,7 @@ class Snapshot:
     waiting: dict[str, ev.WaitingCallerListed] = field(default_factory=dict)
     channels: dict[str, ev.ChannelListed] = field(default_factory=dict)
     completed: set[str] = field(default_factory=set)
+    counters: dict[str, tuple[int, int]] = field(default_factory=dict)  # queue -> Completed, Abandoned
 
 
 def interface_of(device: str, interfaces: list[str]) -> str | None:

@@ -48,6 +48,11 @@ from callcenter.queues.resync import Snapshot, reconcile
 GOING_LIMIT = 10_000
 # Ended stints remembered so a late event of one is not taken for a new call (this many at most).
 ENDED_LIMIT = 20_000
+# Ends app_queue counts in QueueParams: Completed (answered, at their end) and Abandoned (every
+# QueueCallerAbandon: abandons, timeouts, leave-empty). An end unseen ("unknown") is one of them.
+COUNTED_BY_ASTERISK = frozenset(
+    {Outcome.ANSWERED, Outcome.ABANDONED, Outcome.TIMEOUT, Outcome.LEAVEEMPTY, Outcome.UNKNOWN}
+)
 # Other per-channel memories (the newest this many channels).
 CHANNELS_LIMIT = 50_000
 
@@ -85,6 +90,8 @@ class Tracker:
         self.snapshot: Snapshot | None = None
         self.now = 0.0
         self.anomalies = 0
+        self.counters: dict[str, tuple[float, int, int]] = {}  # queue -> at, Completed, Abandoned
+        self.ends_since: dict[str, int] = {}  # queue -> ends Asterisk counts, seen since
         self._agent_states: dict[str, tuple[AgentState, str]] = {}
 
     # -- entry point ---------------------------------------------------------------------------
@@ -477,6 +484,8 @@ class Tracker:
         if self.snapshot is not None:
             self.snapshot.queues.add(e.queue)
             self.snapshot.members.setdefault(e.queue, set())
+            if e.completed is not None and e.abandoned is not None:
+                self.snapshot.counters[e.queue] = (e.completed, e.abandoned)
 
     def _waiting_listed(self, e: ev.WaitingCallerListed, out: list[ch.Change]) -> None:
         if self.snapshot is not None:
@@ -500,6 +509,23 @@ class Tracker:
         if snap.completed >= {"queues", "channels"}:
             self.snapshot = None
             reconcile(self, snap, e.at, out)
+            self._count_unseen(snap.counters, e.at, out)
+
+    def _count_unseen(self, counters: dict[str, tuple[int, int]], at: float, out: list[ch.Change]) -> None:
+        """Asterisk's Completed + Abandoned against the ends seen since the last snapshot (the
+        closures of this resync included): more on Asterisk's side means calls ended unseen."""
+        for queue, (completed, abandoned) in counters.items():
+            previous = self.counters.get(queue)
+            seen = self.ends_since.pop(queue, 0)
+            self.counters[queue] = (at, completed, abandoned)
+            if previous is None:
+                continue
+            since, was_completed, was_abandoned = previous
+            grown = (completed - was_completed) + (abandoned - was_abandoned)
+            if completed < was_completed or abandoned < was_abandoned:
+                continue  # the counters started again (Asterisk restarted, queue reset stats)
+            if grown > seen:
+                out.append(ch.CallsUnseen(at, queue, since, grown - seen))
 
     # -- endings -------------------------------------------------------------------------------
 
@@ -533,6 +559,8 @@ class Tracker:
         )
 
     def _emit_end(self, record: StintRecord, out: list[ch.Change]) -> None:
+        if record.outcome in COUNTED_BY_ASTERISK:
+            self.ends_since[record.queue] = self.ends_since.get(record.queue, 0) + 1
         out.append(ch.StintEnded(record))
 
     def _anomaly(self, at: float, reason: str, out: list[ch.Change]) -> None:

@@ -76,6 +76,7 @@ class Report:
     survey: Csat
     survey_by_agent: dict[str, Csat]
     agent_time: dict[str, AgentTime]
+    unseen: tuple[tuple[str, float, float, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ class MonthData:
     fcr: tuple[int, int]
     survey: tuple[tuple[str, str, int], ...] = ()  # (queue, member, score) of the month's answers
     agent_time: dict[str, AgentTime] = field(default_factory=dict)  # by agent name
+    unseen: tuple[tuple[str, float, float, int], ...] = ()  # (queue, since, until, calls) flagged
 
 
 def wait_bucket_counts(waits: Sequence[float]) -> list[int]:
@@ -122,7 +124,7 @@ def month_data_from_store(
     # a state holds until the next change: the week before tells how each agent began the month
     changes = store.agent_states(start - STATE_LOOKBACK_S, end)
     by_name = {t.name: t for t in agent_time(changes, start, end).values()}
-    return dataclasses.replace(data, agent_time=by_name)
+    return dataclasses.replace(data, agent_time=by_name, unseen=tuple(store.unseen_calls(start, end)))
 
 
 def _month_columnar(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
@@ -231,7 +233,7 @@ def figures(data: MonthData, month: str, rules: KpiRules) -> Report:
     survey_by_agent = {m: csat(scores) for m, scores in sorted(members.items()) if m}
     return Report(month, rules.timezone, rules, data.total.as_dict(rules), by_queue, by_day, list(enumerate(hours)),
                   buckets, agents, data.fcr, sorted(staffing), csat(sc for _, _, sc in data.survey),
-                  survey_by_agent, data.agent_time)  # fmt: skip
+                  survey_by_agent, data.agent_time, data.unseen)  # fmt: skip
 
 
 # -- the page ----------------------------------------------------------------------------------------
@@ -318,6 +320,18 @@ def render(report: Report) -> str:
         )
     else:
         survey_html = '<p class="note">No post-call survey answer this month.</p>'
+    tz = ZoneInfo(report.site_zone)
+    unseen_html = "".join(
+        f"<li>{e(q)}: {n} calls between {datetime.fromtimestamp(lo, tz):%d %H:%M} and "
+        f"{datetime.fromtimestamp(hi, tz):%d %H:%M}</li>"
+        for q, lo, hi, n in report.unseen
+    )
+    if unseen_html:
+        unseen_html = (
+            '<p class="warn"><b>Calls missing from these figures.</b> Asterisk counted calls ending '
+            "that the daemon never saw (it was down or its link was lost, and no queue_log filled "
+            f"them in): <ul>{unseen_html}</ul> Fill them in with <code>callcenter backfill</code>.</p>"
+        )
     resolved, answered_journeys = report.fcr
     fcr_pct = _num(round(100 * resolved / answered_journeys, 1) if answered_journeys else None, " %")
     window_days = rules.repeat_window_s / 86400
@@ -334,10 +348,11 @@ def render(report: Report) -> str:
 body {{ font-family: sans-serif; margin: 2em auto; max-width: 60em; color: #222; }}
 h1 {{ font-size: 1.6em; }} h2 {{ font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }}
 table {{ border-collapse: collapse; margin: .5em 0; }} td, th {{ border: 1px solid #ccc; padding: .25em .6em; }}
-th {{ background: #eef; text-align: left; }} .big td {{ font-size: 1.1em; }} .note {{ color: #666; }}
+th {{ background: #eef; text-align: left; }} .big td {{ font-size: 1.1em; }} .note {{ color: #666; }} .warn {{ background: #fde8e4; padding: .5em; }}
 </style></head><body>
 <h1>Monthly service report — {e(report.month)}</h1>
 <p class="note">Site time zone {e(report.site_zone)}. Made by callcenter from the store of finished calls.</p>
+{unseen_html}
 <h2>Established and lost calls</h2>
 <table class="big"><tr><th>Offered</th><th>Established (answered)</th><th>Abandoned</th>
 <th>Lost, other causes</th><th>Answer rate</th><th>Abandon rate</th></tr>

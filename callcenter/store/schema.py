@@ -9,7 +9,8 @@ from __future__ import annotations
 
 # (version, statements). Version 1 was the first store (stints only); 2 added agent states; 3 the
 # survey's answers and the IVR's choices; 4 where a stint comes from (AMI, or queue_log's back-fill);
-# 5 the daemon's checkpoints (state in base64: one column type for both engines).
+# 5 the daemon's checkpoints (state in base64: one column type for both engines); 6 the calls
+# Asterisk counted that the daemon never saw end.
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         1,
@@ -99,6 +100,20 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        6,
+        (
+            """CREATE TABLE unseen_calls (
+                server TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                at DOUBLE PRECISION NOT NULL,
+                queue TEXT NOT NULL,
+                since DOUBLE PRECISION NOT NULL,
+                calls INTEGER NOT NULL,
+                PRIMARY KEY (server, queue, at)
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]
@@ -139,3 +154,4 @@ SURVEY_COLUMNS = (
     "score",
 )
 IVR_COLUMNS = ("server", "position", "at", "call_id", "linked_id", "queue", "caller_num", "choice")
+UNSEEN_COLUMNS = ("server", "position", "at", "queue", "since", "calls")

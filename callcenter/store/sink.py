@@ -24,7 +24,7 @@ from callcenter.store.sql import SqlStore
 
 log = logging.getLogger("callcenter")
 
-KEPT = (ch.StintEnded, ch.AgentChanged, ch.SurveyAnswered, ch.IvrChoiceMade)
+KEPT = (ch.StintEnded, ch.AgentChanged, ch.SurveyAnswered, ch.IvrChoiceMade, ch.CallsUnseen)
 DAY_S = 86400
 CATCH_UP_BATCH = 5_000
 

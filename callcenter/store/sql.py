@@ -162,12 +162,16 @@ class SqlStore:
                    for p, c in batch if isinstance(c, ch.SurveyAnswered)]  # fmt: skip
         choices = [(server, p, c.at, c.call_id, c.linked_id, c.queue, c.caller_num, c.choice)
                    for p, c in batch if isinstance(c, ch.IvrChoiceMade)]  # fmt: skip
-        if answers or choices:
+        unseen = [
+            (server, p, c.at, c.queue, c.since, c.count) for p, c in batch if isinstance(c, ch.CallsUnseen)
+        ]
+        if answers or choices or unseen:
             with self._lock:
                 try:
                     with self._transaction():
                         self._insert_rows("survey_answers", schema.SURVEY_COLUMNS, answers)
                         self._insert_rows("ivr_choices", schema.IVR_COLUMNS, choices)
+                        self._insert_rows("unseen_calls", schema.UNSEEN_COLUMNS, unseen)
                 except Exception as exc:
                     raise StoreError(f"{self.target}: a write failed: {_one_line(exc)}") from exc
         return self.write(server, stints, agents)
@@ -177,6 +181,14 @@ class SqlStore:
             marks = ", ".join("?" * len(columns))
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
             self._db.cursor().executemany(self._sql(sql), rows)
+
+    def unseen_calls(self, start: float, end: float) -> list[tuple[str, float, float, int]]:
+        """(queue, since, until, calls): calls Asterisk counted and the daemon never saw end,
+        flagged in [start, end)."""
+        sql = "SELECT queue, since, at, calls FROM unseen_calls WHERE at >= ? AND at < ? ORDER BY at, queue"
+        with self._lock:
+            rows = self._db.execute(self._sql(sql), (start, end)).fetchall()
+        return [(q, float(since), float(at), int(n)) for q, since, at, n in rows]
 
     def survey_scores(self, start: float, end: float) -> list[tuple[str, str, int]]:
         """(queue, member, score) of the survey answers given in [start, end)."""
