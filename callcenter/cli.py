@@ -146,6 +146,7 @@ def _report(args: argparse.Namespace) -> int:
 
     from callcenter.metrics.kpi import KpiRules
     from callcenter.reports.monthly import figures, month_data_from_store, month_range, render
+    from callcenter.reports.pdf import PdfError, print_pdf
     from callcenter.store import StoreError, open_store
 
     try:
@@ -156,8 +157,8 @@ def _report(args: argparse.Namespace) -> int:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    if out.suffix != ".html":
-        print(f"callcenter: --out: the report is an .html file, got {out.name!r}", file=sys.stderr)
+    if out.suffix not in (".html", ".pdf"):
+        print(f"callcenter: --out: the report is an .html or .pdf file, got {out.name!r}", file=sys.stderr)
         return 2
     try:
         store = open_store(args.store, create=False)
@@ -165,8 +166,12 @@ def _report(args: argparse.Namespace) -> int:
             data = month_data_from_store(store, args.month, rules)
         finally:
             store.close()
-        out.write_text(render(figures(data, args.month, rules)), encoding="utf-8")
-    except StoreError as exc:
+        page = render(figures(data, args.month, rules))
+        if out.suffix == ".pdf":
+            print_pdf(page, out)
+        else:
+            out.write_text(page, encoding="utf-8")
+    except (StoreError, PdfError) as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
@@ -467,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="the monthly service report of a store, as a self-contained HTML file")
     _analysis_options(p)
     p.add_argument("--month", required=True, help="YYYY-MM, in the site's time zone")
-    p.add_argument("--out", required=True, help="FILE.html")
+    p.add_argument("--out", required=True, help="FILE.html, or FILE.pdf (printed by Chromium)")
     p.set_defaults(func=_report)
     p = sub.add_parser(
         "staffing",

@@ -110,6 +110,9 @@ class PbxLink:
         self.short_abandon_s = settings.tracking.short_abandon_s
         self.last_seen_at: float | None = None  # the last journal row's time: where a gap begins
         self.gap_from: float | None = None
+        # A gap already filled once: filled again at the next status read (or a clean stop) for
+        # the lines queue_log had not written yet (calls that ended as the link came back).
+        self.refill_from: float | None = None
         self.resync_wanted = asyncio.Event()
         self.up_since: float | None = None
         self.down_since: float | None = None
@@ -189,8 +192,13 @@ class PbxLink:
                     "%s: status request failed: %s (retried at the next link or check)", self.server.name, exc
                 )
                 continue
-            if self.gap_from is not None and self.server.queue_log and self.store is not None:
-                await self.backfill(self.gap_from)
+            if self.server.queue_log and self.store is not None:
+                if self.gap_from is not None:
+                    await self.backfill(self.gap_from)
+                    self.refill_from = self.gap_from  # once more at the next read: late lines
+                elif self.refill_from is not None:
+                    await self.backfill(self.refill_from)
+                    self.refill_from = None
             self.gap_from = None
 
     async def backfill(self, since: float) -> None:
@@ -414,6 +422,9 @@ class Daemon:
                         log.warning(
                             "%s: sinks still busy at stop; the store catches up at start", link.server.name
                         )
+                for link in self.links:
+                    if link.refill_from is not None and link.server.queue_log and link.store is not None:
+                        await link.backfill(link.refill_from)
                 await self.checkpoint()  # the next start replays nothing of the journal
                 raise _Stop
         except* _Stop:

@@ -89,6 +89,7 @@ async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(
             running = asyncio.create_task(daemon.run())
             await daemon.links[0].client.wait_up(5)
             await _virtual(server, 300)
+            stopping_at = server.now
             daemon.stop()
             await asyncio.wait_for(running, 10)
             await _virtual(server, gap)
@@ -99,7 +100,11 @@ async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(
     missing = set(truth) - {(r.call_id, r.queue) for r in before}
     unseen = {(r.call_id, r.queue) for r in before if not r.end_seen}
     if by_itself:  # the second start filled the gap already: nothing is missing, nothing to do
-        assert missing == set() and store.backfill("pbx", list(truth.values())) == (0, 0)
+        # (but a call that ended as the daemon was stopping, which it could not see end)
+        # (queue_log writes whole seconds: a call it stamps in the stop's second may have ended after)
+        assert {k for k in missing if truth[k].ended_at < stopping_at - 1} == set()
+        late = [r for k, r in truth.items() if k in missing]
+        assert store.backfill("pbx", list(truth.values())) == (len(late), 0)
         unseen = {
             (r.call_id, r.queue) for r in before if not r.end_seen and (r.call_id, r.queue) not in truth
         }
@@ -109,7 +114,8 @@ async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(
         # (never more than were hidden; a call ending while the status is being read counts as
         # seen but is not yet in Asterisk's counters, so the flag may undercount by such calls)
         flagged = sum(n for _, _, _, n in store.unseen_calls(0.0, 2e9))
-        assert len(missing) - 2 <= flagged <= len(missing)  # 56 of 56 when this test was written
+        hidden = {k for k in missing if truth[k].ended_at < stopping_at - 1}  # not those after the stop
+        assert len(hidden) - 2 <= flagged <= len(hidden)  # 56 of 56 when this test was written
         added, replaced = store.backfill("pbx", list(truth.values()))
         assert (added, replaced) == (len(missing), len(unseen & set(truth)))
     after = [r for r in store.stints() if r.outcome.value not in ("joinempty", "full", "joinunavail")]

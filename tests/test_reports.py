@@ -245,3 +245,14 @@ def test_calls_asterisk_counted_unseen_are_flagged_in_the_report(store: Path) ->
         "Calls missing from these figures" in page
         and "support: 7 calls between 12 09:40 and 12 10:05" in page
     )
+
+
+def test_the_report_as_pdf(store: Path, tmp_path: Path) -> None:
+    if _chromium() is None:
+        pytest.skip("chromium is not installed here (apt-get install chromium)")
+    out = tmp_path / "report.pdf"
+    result = cli("report", "--store", str(store), "--month", "2026-10", "--timezone", TZ, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:5] == b"%PDF-" and out.stat().st_size > 10_000
+    wrong = cli("report", "--store", str(store), "--month", "2026-10", "--out", str(tmp_path / "r.docx"))
+    assert wrong.returncode == 2 and "the report is an .html or .pdf file" in wrong.stderr
