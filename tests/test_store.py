@@ -395,3 +395,16 @@ def test_day_files_stream_a_day_at_a_time_with_stable_keys(tmp_path: Path) -> No
     code = "from callcenter.store.archive import key64; print(key64('1796605128.158'))"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert int(other.stdout) == key64("1796605128.158")
+
+
+def test_the_day_files_are_written_a_few_at_a_time_when_asked(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    from callcenter.store.archive import archive
+
+    s = open_store(tmp_path / "store.sqlite3")
+    s.write("pbx1", [(i, r) for i, r in enumerate(_spread(300))])
+    first = archive(s, before=2e9, limit=3)
+    assert len(first) == 3 and first == sorted(first)  # the oldest days first
+    rest = archive(s, before=2e9)
+    assert len(rest) >= 25 and not set(first) & set(rest) and archive(s, before=2e9) == []
+    s.close()

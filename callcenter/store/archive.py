@@ -79,18 +79,21 @@ def _file(folder: Path, day: int) -> Path:
     return folder / f"stints-{datetime.fromtimestamp(day * DAY_S, UTC):%Y-%m-%d}.parquet"
 
 
-def archive(store: SqlStore, before: float) -> list[Path]:
+def archive(store: SqlStore, before: float, limit: int | None = None) -> list[Path]:
     """Write the day files that are missing or differ from the store, for UTC days ended before
-    ``before``; the files written. Each file is written whole, then renamed into place."""
+    ``before`` (at most ``limit`` of them, oldest first); the files written. Each file is
+    written whole, then renamed into place."""
     folder = folder_of(store)
     if folder is None:
         return []
     folder.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(folder)
-    written = []
-    for day, count in store.day_counts(int(before // DAY_S)).items():
+    written: list[Path] = []
+    for day, count in sorted(store.day_counts(int(before // DAY_S)).items()):
         if manifest.get(day) == count and _file(folder, day).exists():
             continue
+        if limit is not None and len(written) >= limit:
+            break
         table = table_of(store.rows_between(day * DAY_S, (day + 1) * DAY_S))
         path = _file(folder, day)
         tmp = path.with_suffix(".tmp")

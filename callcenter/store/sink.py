@@ -26,6 +26,7 @@ log = logging.getLogger("callcenter")
 
 KEPT = (ch.StintEnded, ch.AgentChanged, ch.SurveyAnswered, ch.IvrChoiceMade, ch.CallsUnseen)
 DAY_S = 86400
+ARCHIVE_DAYS_PER_BATCH = 3
 CATCH_UP_BATCH = 5_000
 
 
@@ -45,11 +46,12 @@ def journal_changes(
                 yield position, c
 
 
-def archive_closed_days(store: SqlStore) -> int:
-    """Write the columnar day files of every UTC day before today (``store.archive``)."""
+def archive_closed_days(store: SqlStore, limit: int | None = None) -> int:
+    """Write the columnar day files of the UTC days before today (``store.archive``), at most
+    ``limit`` of them; the number written."""
     from callcenter.store.archive import archive
 
-    return len(archive(store, before=(time.time() // DAY_S) * DAY_S))
+    return len(archive(store, before=(time.time() // DAY_S) * DAY_S, limit=limit))
 
 
 def write_all(store: SqlStore, server: str, changes: Iterable[tuple[int, ch.Change]]) -> int:
@@ -93,12 +95,15 @@ class StoreSink:
             await asyncio.to_thread(self.store.write_changes, self.server, todo)
         today = int(time.time() // DAY_S)
         if self._archived_day < today and self._archives:
-            # the day files of the analysts' columnar copy, once a UTC day has closed
-            self._archived_day = today
+            # the day files of the analysts' columnar copy, once a UTC day has closed; a few days
+            # per batch, so a first copy of a big store never holds up the store's writes long
             try:
-                await asyncio.to_thread(archive_closed_days, self.store)
+                written = await asyncio.to_thread(archive_closed_days, self.store, ARCHIVE_DAYS_PER_BATCH)
             except Exception as exc:  # the copy is a cache: the store stays whole without it
                 log.warning("store: the day files were not written: %s", exc)
+                written = 0
+            if written < ARCHIVE_DAYS_PER_BATCH:
+                self._archived_day = today
 
     async def resync(self, lost_from: Positioned | None) -> None:
         if self._journal_rows is None:
