@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING
 from callcenter import __version__
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from callcenter.config import JournalSettings, Settings
+    from callcenter.metrics.kpi import KpiRules
+    from callcenter.reports.monthly import MonthData
 
 
 def _load(path: str | None) -> Settings | None:
@@ -94,8 +98,9 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _kpi_rules(args: argparse.Namespace) -> tuple[object, object]:
-    """(KpiRules, ZoneInfo) from the common options of export and report; ValueError if bad."""
+def _kpi_rules(args: argparse.Namespace) -> tuple[KpiRules, ZoneInfo]:
+    """The rules and the site's zone from the options export, report and staffing share;
+    ValueError if one is bad."""
     from zoneinfo import ZoneInfo
 
     from callcenter.metrics.kpi import KpiRules, SlVariant
@@ -110,7 +115,6 @@ def _kpi_rules(args: argparse.Namespace) -> tuple[object, object]:
 def _export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from callcenter.metrics.kpi import KpiRules
     from callcenter.reports.period import moment
     from callcenter.reports.tables import store_table
     from callcenter.reports.writers import ExportError, write
@@ -118,12 +122,11 @@ def _export(args: argparse.Namespace) -> int:
 
     try:
         rules, tz = _kpi_rules(args)
-        start = None if args.start is None else moment(args.start, tz, "--from")  # type: ignore[arg-type]
-        end = None if args.end is None else moment(args.end, tz, "--to")  # type: ignore[arg-type]
+        start = None if args.start is None else moment(args.start, tz, "--from")
+        end = None if args.end is None else moment(args.end, tz, "--to")
     except ValueError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 2
-    assert isinstance(rules, KpiRules)
     out = Path(args.out)
     fmt = args.format or out.suffix.lstrip(".")
     try:
@@ -141,37 +144,50 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from callcenter.metrics.kpi import KpiRules
-    from callcenter.reports.monthly import figures, month_data_from_store, month_range, render
-    from callcenter.reports.pdf import PdfError, print_pdf
+def _month_of_store(args: argparse.Namespace) -> tuple[KpiRules, MonthData] | int:
+    """The rules and the sums of ``--month`` in ``--store`` (report, staffing); an exit status
+    once the problem is said: 2 for a bad option, 1 for a store that cannot be read."""
+    from callcenter.reports.monthly import month_data_from_store, month_range
     from callcenter.store import StoreError, open_store
 
     try:
         rules, tz = _kpi_rules(args)
-        assert isinstance(rules, KpiRules)
-        month_range(args.month, tz)  # type: ignore[arg-type]  # checks --month
+        month_range(args.month, tz)  # checks --month
     except ValueError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.out)
-    if out.suffix not in (".html", ".pdf"):
-        print(f"callcenter: --out: the report is an .html or .pdf file, got {out.name!r}", file=sys.stderr)
         return 2
     try:
         store = open_store(args.store, create=False)
         try:
-            data = month_data_from_store(store, args.month, rules)
+            return rules, month_data_from_store(store, args.month, rules)
         finally:
             store.close()
+    except StoreError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from callcenter.reports.monthly import figures, render
+    from callcenter.reports.pdf import PdfError, print_pdf
+
+    out = Path(args.out)
+    if out.suffix not in (".html", ".pdf"):
+        print(f"callcenter: --out: the report is an .html or .pdf file, got {out.name!r}", file=sys.stderr)
+        return 2
+    found = _month_of_store(args)
+    if isinstance(found, int):
+        return found
+    rules, data = found
+    try:
         page = render(figures(data, args.month, rules))
         if out.suffix == ".pdf":
             print_pdf(page, out)
         else:
             out.write_text(page, encoding="utf-8")
-    except (StoreError, PdfError) as exc:
+    except PdfError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
@@ -184,28 +200,13 @@ def _report(args: argparse.Namespace) -> int:
 def _staffing(args: argparse.Namespace) -> int:
     from functools import partial
 
-    from callcenter.metrics.kpi import KpiRules
-    from callcenter.reports.monthly import month_data_from_store, month_range
     from callcenter.reports.staffing import advise, demand, table
     from callcenter.simulator.rehearsal import rehearse
-    from callcenter.store import StoreError, open_store
 
-    try:
-        rules, tz = _kpi_rules(args)
-        assert isinstance(rules, KpiRules)
-        month_range(args.month, tz)  # type: ignore[arg-type]  # checks --month
-    except ValueError as exc:
-        print(f"callcenter: {exc}", file=sys.stderr)
-        return 2
-    try:
-        store = open_store(args.store, create=False)
-        try:
-            data = month_data_from_store(store, args.month, rules)
-        finally:
-            store.close()
-    except StoreError as exc:
-        print(f"callcenter: {exc}", file=sys.stderr)
-        return 1
+    found = _month_of_store(args)
+    if isinstance(found, int):
+        return found
+    rules, data = found
     needs = sorted(demand(data.by_hour), key=lambda n: -n.calls_per_hour)[: args.hours]
     if not needs:
         print(

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-from callcenter.metrics.kpi import NO_AGENT, KpiRules, Kpis, merge
+from callcenter.metrics.kpi import NO_AGENT, KpiRules, Kpis, add_to
 from callcenter.metrics.window import SLOT_S, label_for, offsets
 from callcenter.queues.model import LOST_OUTCOMES
 
@@ -103,11 +103,7 @@ def kpis_arrow(
         for name in SUMS:
             setattr(k, name, float(row[f"{name}_sum"]))
         k.lost = {o.value: int(row[f"lost_{o.value}_sum"]) for o in LOST_OUTCOMES}
-        found = out.get(key)
-        if found is None:
-            out[key] = k
-        else:  # days of one week or month
-            merge(found, k)
+        add_to(out, key, k)  # days of one week or month add up
     return dict(sorted(out.items()))
 
 

@@ -283,3 +283,9 @@ def csat(scores: Iterable[int]) -> Csat:
     top = sum(s >= 4 for s in valid)
     mean = round(sum(valid) / len(valid), 2) if valid else None
     return Csat(len(valid), _pct(top, len(valid)), mean, other)
+
+
+def add_to(groups: dict[Any, Kpis], key: Any, k: Kpis) -> None:
+    """Sum ``k`` into the group ``key`` of ``groups`` (a new group starts empty: ``k`` is never
+    shared, so it may go into several groupings)."""
+    merge(groups.setdefault(key, Kpis()), k)

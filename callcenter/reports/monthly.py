@@ -26,6 +26,7 @@ from callcenter.metrics.kpi import (
     Csat,
     KpiRules,
     Kpis,
+    add_to,
     csat,
     fcr,
     interval_start,
@@ -149,7 +150,7 @@ def _month_columnar(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
         for into, found in ((cells, kpis_arrow(day, ("queue", "interval"), rules, interval="hour")),
                             (agents, kpis_arrow(day, ("agent",), rules))):  # fmt: skip
             for key, k in found.items():
-                merge(into.setdefault(key, Kpis()), k)
+                add_to(into, key, k)
         waits = [a + b for a, b in zip(waits, abandon_waits_arrow(day, WAIT_BUCKETS), strict=True)]
         journeys.append(journey_part(day))
     resolved = fcr_of_journeys(journeys, rules.repeat_window_s)
@@ -183,7 +184,7 @@ def _assemble(
     for (queue, hour), k in cells.items():
         day = interval_start(datetime.fromisoformat(hour).timestamp(), "day", tz).isoformat()
         for groups, key in ((by_queue, queue), (by_day, day), (by_hour, hour)):
-            merge(groups.setdefault(key, Kpis()), k)
+            add_to(groups, key, k)
         merge(total, k)
     named = {k[0]: g for k, g in agents.items() if k[0] != NO_AGENT}
     return MonthData(total, dict(sorted(by_queue.items())), by_day, dict(sorted(by_hour.items())), named, waits,

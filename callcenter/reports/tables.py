@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from callcenter.metrics.kpi import KpiRules, Kpis, arrived_at, kpis_by, merge
+from callcenter.metrics.kpi import KpiRules, Kpis, add_to, arrived_at, kpis_by
 from callcenter.queues.model import LOST_OUTCOMES, Outcome, StintRecord
 from callcenter.store.sql import SqlStore
 
@@ -159,7 +159,7 @@ def store_kpi_groups(
             if value is not None:
                 day = day.filter(pc.equal(day[column], value))
         for key, k in kpis_arrow(day, (by,), rules, interval=interval).items():
-            merge(out.setdefault(key, Kpis()), k)
+            add_to(out, key, k)
     return dict(sorted(out.items()))
 
 

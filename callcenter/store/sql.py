@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from callcenter.metrics.kpi import KpiRules, Kpis, merge
+from callcenter.metrics.kpi import KpiRules, Kpis, add_to
 from callcenter.metrics.window import label_for
 from callcenter.pgurl import is_postgres_url, looks_like_url, redact
 from callcenter.queues import changes as ch
@@ -247,11 +247,7 @@ class SqlStore:
         out: dict[tuple[str, ...], Kpis] = {}
         for row in rows:
             key = tuple(label(v) for label, v in zip(labels, row[: q.group_columns], strict=True))
-            found = out.get(key)
-            if found is None:
-                out[key] = kpis_of(row, q.group_columns)
-            else:  # days of one week or month
-                merge(found, kpis_of(row, q.group_columns))
+            add_to(out, key, kpis_of(row, q.group_columns))  # days of one week or month add up
         return dict(sorted(out.items()))
 
     def backfill(
