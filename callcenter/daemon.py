@@ -240,7 +240,8 @@ class PbxLink:
         for live in queue_views(self.ingest.tracker, now):
             interval_from, interval = self.totals.this_interval(live.queue, now)
             done = self.totals.so_far(live.queue, now)
-            snapshots.append(QueueSnapshot(live, done, day_from, interval_from, interval))
+            unseen = self.totals.unseen_today(live.queue, now)
+            snapshots.append(QueueSnapshot(live, done, day_from, interval_from, interval, unseen))
         return ServerView(link.name, link.link, link.since, tuple(snapshots))
 
     def link_view(self) -> LinkView:
@@ -254,6 +255,9 @@ class PbxLink:
         for view in queue_views(self.ingest.tracker, now):
             done = self.totals.so_far(view.queue, now)
             tally = f" today: offered={done.offered} answered={done.answered} abandoned={done.abandoned}"
+            unseen = self.totals.unseen_today(view.queue, now)
+            if unseen is not None:
+                tally += f" missing={unseen[2]}"  # ended unseen (CallsUnseen): not in these figures
             agents = " ".join(f"{s.value}={n}" for s, n in sorted(view.agents.items()))
             waiting = f"waiting={len(view.waiting)} longest={view.longest_wait_s:.0f}s"
             parts.append(f"[{view.queue}: {waiting} {agents}{tally}]")

@@ -34,12 +34,37 @@ class Totals:
     day: date | None = None
     interval_queues: dict[str, QueueFigures] = field(default_factory=dict)
     interval_start: float | None = None
+    # calls Asterisk counted ending that the figures miss, by queue: (site day, since, until, calls)
+    unseen: dict[str, tuple[date, float, float, int]] = field(default_factory=dict)
     name: str = "figures"
 
     def take(self, batch: Sequence[Positioned]) -> None:
         for item in batch:
             if isinstance(item.change, ch.StintEnded):
                 self.add(item.change)
+            elif isinstance(item.change, ch.CallsUnseen):
+                self.flag(item.change)
+
+    def flag(self, change: ch.CallsUnseen) -> None:
+        """The day's figures of a queue miss calls: kept (and added up) until the day is over."""
+        day = self.window.day(change.at)
+        found = self.unseen.get(change.queue)
+        if found is not None and found[0] == day:
+            self.unseen[change.queue] = (day, found[1], change.at, found[3] + change.count)
+        else:
+            self.unseen[change.queue] = (
+                day,
+                max(change.since, self.window.day_starts(day)),
+                change.at,
+                change.count,
+            )
+
+    def unseen_today(self, queue: str, now: float) -> tuple[float, float, int] | None:
+        """(since, until, calls) the queue's figures of the day at ``now`` miss, or None."""
+        found = self.unseen.get(queue)
+        if found is None or found[0] != self.window.day(now):
+            return None
+        return found[1:]
 
     def add(self, change: ch.StintEnded) -> None:
         r = change.record
@@ -63,10 +88,10 @@ class Totals:
 
     def state(self) -> tuple[Any, ...]:
         """What a checkpoint keeps (the service-level rule is the daemon's, not state)."""
-        return (self.day, self.queues, self.interval_start, self.interval_queues)
+        return (self.day, self.queues, self.interval_start, self.interval_queues, self.unseen)
 
     def restore(self, state: tuple[Any, ...]) -> None:
-        self.day, self.queues, self.interval_start, self.interval_queues = state
+        self.day, self.queues, self.interval_start, self.interval_queues, self.unseen = state
 
     def so_far(self, queue: str, now: float | None = None) -> QueueFigures:
         """The day's figures of `queue` (at `now`, empty ones once a new day has begun)."""

@@ -356,6 +356,51 @@ def test_fcr_and_abandon_waits_by_arrow_equal_the_python_path(tmp_path: Path) ->
     assert abandon_waits_arrow(table, WAIT_BUCKETS) == wait_bucket_counts(waits)
 
 
+MIDNIGHT = 1773100800.0  # 2026-03-10T00:00:00Z, where one day file ends and the next begins
+
+
+def _journey(
+    call: str, linked: str, caller: str, joined: float, ended: float, answered: bool = True
+) -> StintRecord:
+    outcome = Outcome.ANSWERED if answered else Outcome.ABANDONED
+    return replace(ANSWERED, call_id=call, linked_id=linked, caller_num=caller, outcome=outcome,
+                   joined_at=MIDNIGHT + joined, ended_at=MIDNIGHT + ended)  # fmt: skip
+
+
+# Callers' journeys around a UTC midnight, FCR with a one-day window, computed by hand:
+#   100: J1 = L1 stint ending 23:59 + L2 stint ending 00:05 (one journey cut by midnight), J2 at 01:00
+#        -> J1 is repeated by J2 (within a day of its end), J2 resolved;
+#   200: J3 the day before, J4 three days later -> both resolved;
+#   300: J5 cut by midnight, began 23:43:20; J6 (abandoned) began 23:51:40 and ended before midnight
+#        -> J5 is repeated by J6, which began later but ended in the earlier day file.
+#   Answered journeys: J1..J5 = 5; resolved: J2, J3, J4 = 3.
+FCR_JOURNEYS = [
+    _journey("a", "J1", "100", -600, -60), _journey("b", "J1", "100", -50, 300),
+    _journey("c", "J2", "100", 3600, 3700),
+    _journey("d", "J3", "200", -100, -10), _journey("e", "J4", "200", 3 * 86400, 3 * 86400 + 100),
+    _journey("f", "J5", "300", -1000, -900), _journey("g", "J5", "300", -890, 200),
+    _journey("h", "J6", "300", -500, -400, answered=False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("day_files", [True, False])
+def test_fcr_over_day_files_joins_a_journey_cut_by_midnight(tmp_path: Path, day_files: bool) -> None:
+    pytest.importorskip("pyarrow")
+    from callcenter.metrics.columnar import FCR_COLUMNS, fcr_of_journeys, journey_part
+    from callcenter.metrics.kpi import fcr
+    from callcenter.store.archive import archive, days
+
+    s = open_store(tmp_path / "store.sqlite3")
+    s.write("pbx1", [(i, r) for i, r in enumerate(FCR_JOURNEYS)])
+    if day_files:
+        assert len(archive(s, before=2e9)) == 3
+    parts = [journey_part(day) for day in days(s, 0.0, 2e9, columns=FCR_COLUMNS)]
+    s.close()
+    # J1, J3, J5, J6 | J1, J2, J5 | two days without calls | J4
+    assert [len(p.journey) for p in parts] == [4, 3, 0, 0, 1]
+    assert fcr_of_journeys(parts, 86400.0) == (3, 5) == fcr(FCR_JOURNEYS, 86400.0)
+
+
 def test_the_surveys_answers_of_a_real_trace_are_stored(store: SqlStore, tmp_path: Path) -> None:
     """l_csat: the lab's three callers scored 5, 3 and 1 (the dialplan's CSAT UserEvents as
     recorded); the fourth hung up before the survey. Replayed twice, stored once."""

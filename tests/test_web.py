@@ -51,7 +51,7 @@ AGENT_STATES = ["logged_out", "available", "ringing", "on_call", "wrap_up", "pau
 QUEUE_FIELDS = [
     "waiting", "longest_wait_s", "agents", "offered", "answered", "abandoned", "short_abandoned", "lost",
     "unknown", "servicelevel_s", "answered_within_sl", "asa_s", "max_wait_s", "avg_talk_s", "lost_total",
-    "service_level_pct", "day_from", "interval",
+    "service_level_pct", "day_from", "interval", "calls_unseen",
 ]  # fmt: skip
 
 
@@ -583,6 +583,12 @@ def test_queue_payload_serialises_the_live_view_and_the_figures() -> None:
                  "withdraw": 0},
         "unknown": 0, "servicelevel_s": 20, "answered_within_sl": 3, "asa_s": 20.0, "max_wait_s": 90.0,
         "avg_talk_s": 75.0, "lost_total": 1, "service_level_pct": 75.0, "day_from": None, "interval": None,
+        "calls_unseen": None,
+    }  # fmt: skip
+    flagged = QueueSnapshot(live, done, unseen=(1_800_000_000.0, 1_800_000_300.0, 7))
+    body = payloads.queues([ServerView("pbx1", LinkState.UP, None, (flagged,))], 1_800_000_300.5)
+    assert body["servers"]["pbx1"]["queues"]["support"]["calls_unseen"] == {
+        "calls": 7, "from": "2027-01-15T08:00:00Z", "until": "2027-01-15T08:05:00Z",
     }  # fmt: skip
 
 

@@ -49,3 +49,16 @@ def test_totals_keep_the_day_and_the_interval_only() -> None:
     # a new interval with no call yet, and a new day with no call yet: empty, not stale numbers
     assert totals.this_interval("support", at(7, 11, 5))[1].offered == 0
     assert totals.so_far("support", at(8, 0, 1)).offered == 0
+
+
+def test_calls_asterisk_counted_unseen_are_flagged_for_the_day() -> None:
+    """CallsUnseen adds up per queue over the site's day (from the day's start at the earliest)
+    and is gone with the day, as the figures it qualifies are."""
+    totals = Totals(lambda queue: 20, Window(TZ, interval_min=30))
+    totals.flag(ch.CallsUnseen(at(6, 23, 0), "support", at(6, 22, 0), 4))  # yesterday's
+    assert totals.unseen_today("support", at(6, 23, 30)) == (at(6, 22, 0), at(6, 23, 0), 4)
+    assert totals.unseen_today("support", at(7, 0, 5)) is None
+    totals.flag(ch.CallsUnseen(at(7, 0, 10), "support", at(6, 23, 0), 2))  # a gap across midnight
+    totals.flag(ch.CallsUnseen(at(7, 9, 0), "support", at(7, 8, 55), 3))
+    assert totals.unseen_today("support", at(7, 9, 1)) == (at(7, 0, 0), at(7, 9, 0), 5)
+    assert totals.unseen_today("sales", at(7, 9, 1)) is None

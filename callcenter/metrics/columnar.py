@@ -1,42 +1,91 @@
 """``metrics.kpi.kpis_by`` over an Arrow table of stints (columns as in the store), for millions.
 
-The same sums as :class:`~callcenter.metrics.kpi.Kpis`, computed by Arrow's vectorised kernels
-and ``group_by``, then handed to ``Kpis`` so the formulas stay in one place. Local slots come from
-the site zone's UTC offsets over the period (DST-correct), as in ``store.aggregate``. Needs
-pyarrow (the analytics extra).
+The same sums as :class:`~callcenter.metrics.kpi.Kpis`, computed over whole columns: text columns
+become integer codes (the day files are read dictionary-encoded), every sum is one numpy
+``bincount`` over (group, outcome), and the sums are handed to ``Kpis`` so the formulas stay in one
+place. Local slots come from the site zone's UTC offsets over the period (DST-correct), as in
+``store.aggregate``. Needs pyarrow and numpy (the analytics extra).
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-from callcenter.metrics.kpi import NO_AGENT, KpiRules, Kpis, add_to
+from callcenter.metrics.kpi import NO_AGENT, REFUSED, KpiRules, Kpis, add_to
 from callcenter.metrics.window import SLOT_S, label_for, offsets
-from callcenter.queues.model import LOST_OUTCOMES
+from callcenter.queues.model import LOST_OUTCOMES, Outcome
 
-COUNTS = ("answered", "abandoned", "short_abandoned", "unknown", "answered_within", "abandoned_within",
-          "waits_answered", "waits", "talks")  # fmt: skip
-SUMS = ("wait_sum_answered", "wait_sum", "talk_sum")
+
+def _codes(column: Any) -> tuple[Any, list[Any]]:
+    """A text column as small integer codes and the values they stand for (null: the last code):
+    grouping a month of calls is then integer work. Dictionary-encoded columns (the day files are
+    read so) keep their codes."""
+    chunked = column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
+    if not pa.types.is_dictionary(chunked.type):
+        chunked = pc.dictionary_encode(chunked)
+    chunked = chunked.unify_dictionaries()
+    values: list[Any] = chunked.chunk(0).dictionary.to_pylist() if chunked.num_chunks else []
+    parts = [pc.fill_null(c.indices, len(values)).to_numpy(zero_copy_only=False) for c in chunked.chunks]
+    codes = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+    return codes, [*values, None]
+
+
+def _floats(column: Any) -> Any:
+    """A numeric column as float64, null as NaN (NaN ≤ T is false, as a missing wait is never within)."""
+    chunks = [c.cast(pa.float64()).to_numpy(zero_copy_only=False) for c in column.chunks]
+    return np.concatenate(chunks) if chunks else np.zeros(0)
+
+
+def _ints(column: Any) -> Any:
+    chunks = [c.to_numpy(zero_copy_only=False) for c in column.chunks]
+    return np.concatenate(chunks).astype(np.int64) if chunks else np.zeros(0, np.int64)
+
+
+def _outcomes(table: Any) -> Any:
+    """The stints' outcome codes (indexes in ``OUTCOMES``)."""
+    found, texts = _codes(table["outcome"])
+    try:
+        return np.array([_CODE[t] for t in texts[:-1]] + [_UNKNOWN], np.int64)[found]
+    except KeyError as exc:
+        raise ValueError(f"a stint with an outcome this release does not know: {exc}") from None
+
+
+def _among(values: Any, others: Any) -> Any:
+    """Which of ``values`` are among ``others`` (Arrow's hash set: no sort of either)."""
+    return pc.is_in(pa.array(values), value_set=pa.array(others)).to_numpy(zero_copy_only=False)
+
+
+def _named(values: list[Any]) -> Callable[[int], str]:
+    """A text code's label (a null: ``NO_AGENT``, as ``kpis_by`` names a stint without agent)."""
+    return lambda code: NO_AGENT if values[code] is None else str(values[code])
+
+
+def _shifted(label: Callable[[Any], str], low: int) -> Callable[[int], str]:
+    return lambda code: label(code + low)
 
 
 def _local_slot(arrived: Any, interval: str, tz: ZoneInfo) -> Any:
-    lo, hi = pc.min_max(arrived).values()
-    changes = offsets(tz, lo.as_py() - 86400, hi.as_py() + 1)
-    shift = pa.scalar(float(changes[-1][1]))
-    for (_, before), (at, _) in reversed(list(itertools.pairwise(changes))):
-        shift = pc.if_else(pc.less(arrived, at), float(before), shift)
-    local = pc.add(arrived, shift)
-    return pc.cast(pc.floor(pc.divide(local, float(SLOT_S[interval]))), pa.int64())
+    """Each instant's slot number in local wall time: its UTC offset looked up among the zone's
+    changes over the period (DST-correct)."""
+    changes = offsets(tz, float(arrived.min()) - 86400, float(arrived.max()) + 1)
+    starts = np.array([at for at, _ in changes[1:]])
+    shift = np.array([float(offset) for _, offset in changes])[np.searchsorted(starts, arrived, side="right")]
+    return np.floor((arrived + shift) / SLOT_S[interval]).astype(np.int64)
 
 
 KPI_COLUMNS = ("queue", "agent", "outcome", "joined_at", "ended_at", "wait_s", "talk_s", "short_abandon")
 FCR_COLUMNS = ("linked_key", "caller_key", "outcome", "joined_at", "ended_at")
+OUTCOMES = tuple(o.value for o in Outcome)  # an outcome's code is its index here
+_CODE = {v: i for i, v in enumerate(OUTCOMES)}
+_ANSWERED, _ABANDONED, _UNKNOWN = _CODE["answered"], _CODE["abandoned"], _CODE["unknown"]
+_WAITED = np.array([o not in REFUSED for o in Outcome])  # outcomes whose wait counts
 
 
 def kpis_arrow(
@@ -46,118 +95,167 @@ def kpis_arrow(
     interval: str = "day",
     thresholds: Mapping[str, float] | None = None,
 ) -> dict[tuple[str, ...], Kpis]:
-    if table.num_rows == 0:
+    """Each stint gets a cell (its group) and an outcome code; every sum of ``Kpis`` is then one
+    ``bincount`` over (cell, outcome), which numpy does at memory speed."""
+    n = table.num_rows
+    if n == 0:
         return {}
     tz = ZoneInfo(rules.timezone)
-    outcome, wait, talk = table["outcome"], table["wait_s"], table["talk_s"]
-    threshold: Any = pa.scalar(float(rules.servicelevel_s))
-    for queue, t in (thresholds or {}).items():
-        threshold = pc.if_else(pc.equal(table["queue"], queue), float(t), threshold)
-    answered, abandoned = pc.equal(outcome, "answered"), pc.equal(outcome, "abandoned")
-    has_wait, has_talk = pc.is_valid(wait), pc.is_valid(talk)
-    refused = pc.is_in(outcome, value_set=pa.array(["joinempty", "full", "joinunavail"]))
-    waited = pc.and_(has_wait, pc.invert(refused))
-    within = pc.fill_null(pc.less_equal(wait, threshold), False)
-    masks = {
-        "answered": answered,
-        "abandoned": abandoned,
-        "short_abandoned": pc.and_(abandoned, pc.equal(table["short_abandon"], 1)),
-        "unknown": pc.equal(outcome, "unknown"),
-        "answered_within": pc.and_(answered, within),
-        "abandoned_within": pc.and_(abandoned, within),
-        "waits_answered": pc.and_(answered, has_wait),
-        "waits": waited,
-        "talks": pc.and_(answered, has_talk),
-        **{f"lost_{o.value}": pc.equal(outcome, o.value) for o in LOST_OUTCOMES},
-    }
-    columns: dict[str, Any] = {
-        name: pc.cast(mask, pa.int8()) for name, mask in masks.items()
-    }  # summed as int64
-    columns["wait_sum_answered"] = pc.if_else(masks["waits_answered"], wait, 0.0)
-    columns["wait_sum"] = pc.if_else(waited, wait, 0.0)
-    columns["talk_sum"] = pc.if_else(masks["talks"], talk, 0.0)
-    columns["max_wait"] = pc.if_else(waited, wait, 0.0)
-    keys = []
-    for i, b in enumerate(by):
+    queue, queues = _codes(table["queue"])
+    outcome = _outcomes(table)
+    wait, talk = _floats(table["wait_s"]), _floats(table["talk_s"])
+    levels = np.array([(thresholds or {}).get(q, rules.servicelevel_s) for q in queues[:-1]] + [0.0])
+    within = wait <= levels[queue]
+    dims: list[tuple[Any, int, Callable[[int], str]]] = []  # codes, how many, label of a code
+    labels = label_for(by, interval, tz)
+    for b, label in zip(by, labels, strict=True):
         if b == "queue":
-            columns[f"g{i}"] = table["queue"]
+            dims.append((queue, len(queues), _named(queues)))
         elif b == "agent":
-            columns[f"g{i}"] = pc.fill_null(table["agent"], NO_AGENT)
+            agent, agents = _codes(table["agent"])
+            dims.append((agent, len(agents), _named(agents)))
         elif b == "interval":
-            arrived = pc.coalesce(table["joined_at"], table["ended_at"])
-            columns[f"g{i}"] = _local_slot(arrived, interval, tz)
+            joined = _floats(table["joined_at"])
+            arrived = np.where(np.isnan(joined), _floats(table["ended_at"]), joined)
+            slot = _local_slot(arrived, interval, tz)
+            low = int(slot.min())
+            dims.append((slot - low, int(slot.max()) - low + 1, _shifted(label, low)))
         else:
             raise ValueError(f"by: expected queue, agent or interval, got {b!r}")
-        keys.append(f"g{i}")
-    work = pa.table(columns)
-    aggregations = [(name, "sum") for name in columns if name not in keys and name != "max_wait"]
-    aggregations += [("max_wait", "max"), ("answered", "count")]
-    grouped = work.group_by(keys).aggregate(aggregations).to_pylist()
-    labels = label_for(by, interval, tz)
+    composite, size = np.zeros(n, np.int64), 1
+    for codes, levels_n, _ in dims:
+        composite, size = composite * levels_n + codes, size * levels_n
+    if size <= 4 * n + 4096:  # dense cells: the composite is the cell
+        cell, cells, of_cell = composite, size, None
+    else:
+        of_cell, cell = np.unique(composite, return_inverse=True)
+        cells = len(of_cell)
+    width = len(OUTCOMES)
+    key = cell * width + outcome
+
+    def by_outcome(weights: Any = None) -> Any:
+        return np.bincount(key, weights=weights, minlength=cells * width).reshape(cells, width)
+
+    has_wait, has_talk = ~np.isnan(wait), ~np.isnan(talk)
+    count, inside = by_outcome(), by_outcome(within)
+    waits, wait_sum = by_outcome(has_wait), by_outcome(np.where(has_wait, wait, 0.0))
+    talks, talk_sum = by_outcome(has_talk), by_outcome(np.where(has_talk, talk, 0.0))
+    short_ones = (outcome == _ABANDONED) & (_floats(table["short_abandon"]) == 1)
+    short = np.bincount(cell[short_ones], minlength=cells)
+    waited = has_wait & _WAITED[outcome]
+    longest = np.zeros(cells)
+    np.maximum.at(longest, cell[waited], wait[waited])
     out: dict[tuple[str, ...], Kpis] = {}
-    for row in grouped:
-        key = tuple(label(row[k]) for label, k in zip(labels, keys, strict=True))
-        k = Kpis(offered=int(row["answered_count"]), max_wait_s=float(row["max_wait_max"] or 0.0))
-        for name in COUNTS:
-            setattr(k, name, int(row[f"{name}_sum"]))
-        for name in SUMS:
-            setattr(k, name, float(row[f"{name}_sum"]))
-        k.lost = {o.value: int(row[f"lost_{o.value}_sum"]) for o in LOST_OUTCOMES}
-        add_to(out, key, k)  # days of one week or month add up
+    for c in np.flatnonzero(count.sum(axis=1)).tolist():
+        row = count[c]
+        k = Kpis(
+            offered=int(row.sum()), answered=int(row[_ANSWERED]), abandoned=int(row[_ABANDONED]),
+            short_abandoned=int(short[c]), unknown=int(row[_UNKNOWN]),
+            lost={o.value: int(row[_CODE[o.value]]) for o in LOST_OUTCOMES},
+            answered_within=int(inside[c, _ANSWERED]), abandoned_within=int(inside[c, _ABANDONED]),
+            wait_sum_answered=float(wait_sum[c, _ANSWERED]), waits_answered=int(waits[c, _ANSWERED]),
+            wait_sum=float(wait_sum[c][_WAITED].sum()), waits=int(waits[c][_WAITED].sum()),
+            max_wait_s=float(longest[c]),
+            talk_sum=float(talk_sum[c, _ANSWERED]), talks=int(talks[c, _ANSWERED]),
+        )  # fmt: skip
+        composite_of = c if of_cell is None else int(of_cell[c])
+        parts = []
+        for _, levels_n, label in reversed(dims):
+            composite_of, code = divmod(composite_of, levels_n)
+            parts.append(label(code))
+        add_to(out, tuple(reversed(parts)), k)  # slots of one week or month add up
     return dict(sorted(out.items()))
 
 
 def abandon_waits_arrow(table: Any, buckets: Sequence[tuple[int, int | None]]) -> list[int]:
     """Abandoned stints per wait bucket [lo, hi), as ``reports.monthly.wait_bucket_counts``."""
-    waits = table.filter(pc.equal(table["outcome"], "abandoned"))["wait_s"].drop_null()
-    out = []
-    for lo, hi in buckets:
-        inside = pc.greater_equal(waits, float(lo))
-        if hi is not None:
-            inside = pc.and_(inside, pc.less(waits, float(hi)))
-        out.append(int(pc.sum(pc.cast(inside, pa.int64())).as_py() or 0))
-    return out
+    waits = _floats(table["wait_s"])[_outcomes(table) == _ABANDONED]
+    waits = waits[~np.isnan(waits)]
+    return [
+        int(np.count_nonzero((waits >= lo) & (waits < (np.inf if hi is None else hi)))) for lo, hi in buckets
+    ]
 
 
-def journey_part(table: Any) -> Any:
-    """A day's stints of known numbers as journeys: (j, c, s, e, a) = journey key, caller key,
-    first arrival, last end, answered. The keys are ``store.archive``'s 64-bit ones."""
-    known = table.filter(pc.not_equal(table["caller_key"], 0))
-    work = pa.table({
-        "j": known["linked_key"], "c": known["caller_key"],
-        "s": pc.coalesce(known["joined_at"], known["ended_at"]), "e": known["ended_at"],
-        "a": pc.cast(pc.equal(known["outcome"], "answered"), pa.int8()),
-    })  # fmt: skip
-    grouped = work.group_by("j").aggregate([("c", "min"), ("s", "min"), ("e", "max"), ("a", "max")])
-    return grouped.rename_columns([_short(n) for n in grouped.column_names])
+@dataclass(frozen=True, slots=True)
+class Journeys:
+    """One day's journeys of known numbers (rows by arrival): journey key, caller key, first
+    arrival, last end, answered. The keys are ``store.archive``'s 64-bit ones."""
+
+    journey: Any
+    caller: Any
+    start: Any
+    end: Any
+    answered: Any
+
+    def take(self, rows: Any) -> Journeys:
+        return Journeys(*(column[rows] for column in self.columns()))
+
+    def columns(self) -> tuple[Any, ...]:
+        return self.journey, self.caller, self.start, self.end, self.answered
 
 
-def _short(name: str) -> str:
-    return name.split("_", 1)[0]
-
-
-def fcr_of_journeys(parts: Sequence[Any], window_s: float) -> tuple[int, int]:
-    """``metrics.kpi.fcr`` from ``journey_part``s (a journey cut by midnight is joined again):
-    each answered journey is resolved unless the number's next one (by arrival) starts within
-    ``window_s`` of its end."""
-    table = pa.concat_tables(parts) if parts else None
-    if table is None or table.num_rows == 0:
-        return 0, 0
-    journeys = table.group_by("j").aggregate([("c", "min"), ("s", "min"), ("e", "max"), ("a", "max")])
-    journeys = journeys.sort_by([("c_min", "ascending"), ("s_min", "ascending"), ("e_max", "ascending")])
-    caller = journeys["c_min"].combine_chunks()
-    start, end = journeys["s_min"].combine_chunks(), journeys["e_max"]
-    answered = pc.equal(journeys["a_max"], 1)
-    # the next journey's number and start, row by row (the last row has none)
-    next_caller = pa.concat_arrays([caller.slice(1), pa.nulls(1, caller.type)])
-    next_start = pa.concat_arrays([start.slice(1), pa.nulls(1, pa.float64())])
-    repeat = pc.fill_null(
-        pc.and_(pc.equal(next_caller, caller), pc.less_equal(next_start, pc.add(end, window_s))), False
+def journey_part(table: Any) -> Journeys:
+    """A day's stints grouped into journeys: sorted by journey, each run of one key reduced."""
+    caller = _ints(table["caller_key"])
+    known = caller != 0
+    journey, caller = _ints(table["linked_key"])[known], caller[known]
+    joined, ended = _floats(table["joined_at"])[known], _floats(table["ended_at"])[known]
+    arrived = np.where(np.isnan(joined), ended, joined)
+    answered = (_outcomes(table) == _ANSWERED)[known]
+    order = np.argsort(journey, kind="stable")
+    journey, caller, arrived, ended, answered = (
+        x[order] for x in (journey, caller, arrived, ended, answered)
     )
-    resolved = pc.and_(answered, pc.invert(repeat))
-    total = pc.sum(pc.cast(answered, pa.int64())).as_py() or 0
-    good = pc.sum(pc.cast(resolved, pa.int64())).as_py() or 0
-    return int(good), int(total)
+    first = (
+        np.flatnonzero(np.r_[True, journey[1:] != journey[:-1]]) if len(journey) else np.zeros(0, np.int64)
+    )
+    if len(first) == 0:
+        return Journeys(*(np.zeros(0, t) for t in (np.int64, np.int64, float, float, bool)))
+    first = np.flatnonzero(np.r_[True, journey[1:] != journey[:-1]])  # each journey's first row
+    part = Journeys(journey[first], np.minimum.reduceat(caller, first), np.minimum.reduceat(arrived, first),
+                    np.maximum.reduceat(ended, first), np.maximum.reduceat(answered, first))  # fmt: skip
+    return part.take(np.argsort(part.start, kind="stable"))
+
+
+def fcr_of_journeys(parts: Sequence[Journeys], window_s: float) -> tuple[int, int]:
+    """``metrics.kpi.fcr`` from the days' ``journey_part``s, in day order: each answered journey is
+    resolved unless the number's next one (by arrival) starts within ``window_s`` of its end.
+
+    A journey cut by midnight has a part in each day: the earlier part is folded into the later
+    one (a chain of days folds along). The journeys, days in order and each day by arrival, are
+    then sorted by caller keeping that order (one stable sort); should a caller's journeys still
+    be out of arrival order (a journey folded across midnight overtaking another of the same
+    number), the exact three-key sort is done instead."""
+    merged: list[Journeys] = []
+    for part in parts:
+        if merged and len(part.journey) and len(merged[-1].journey):
+            before = merged[-1]
+            again = _among(before.journey, part.journey)
+            if again.any():
+                later = np.flatnonzero(_among(part.journey, before.journey[again]))
+                where = {int(part.journey[i]): int(i) for i in later}
+                for row in np.flatnonzero(again).tolist():
+                    i = where[int(before.journey[row])]
+                    part.caller[i] = min(part.caller[i], before.caller[row])
+                    part.start[i] = min(part.start[i], before.start[row])
+                    part.end[i] = max(part.end[i], before.end[row])
+                    part.answered[i] = part.answered[i] or before.answered[row]
+                merged[-1] = before.take(~again)
+        merged.append(part)
+    if not merged:
+        return 0, 0
+    columns = zip(*(m.columns() for m in merged), strict=True)
+    _, caller, start, end, answered = (np.concatenate(c) for c in columns)
+    order = np.argsort(caller, kind="stable")
+    caller, start, end, answered = caller[order], start[order], end[order], answered[order]
+    same = caller[1:] == caller[:-1]
+    if (same & ((start[1:] < start[:-1]) | ((start[1:] == start[:-1]) & (end[1:] < end[:-1])))).any():
+        order = np.lexsort((end, start, caller))
+        caller, start, end, answered = caller[order], start[order], end[order], answered[order]
+        same = caller[1:] == caller[:-1]
+    # the number's next journey (the last row has none) comes within the window: a repeat
+    repeat = np.r_[same & (start[1:] <= end[:-1] + window_s), False]
+    return int(np.count_nonzero(answered & ~repeat)), int(np.count_nonzero(answered))
 
 
 def fcr_arrow(table: Any, window_s: float) -> tuple[int, int]:

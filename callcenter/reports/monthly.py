@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcenter import metrics
 from callcenter.metrics import erlang
 from callcenter.metrics.agent_time import AgentTime, agent_time
 from callcenter.metrics.kpi import (
@@ -116,10 +116,10 @@ def month_data(
 def month_data_from_store(
     store: SqlStore, month: str, rules: KpiRules, *, columnar: bool | None = None
 ) -> MonthData:
-    """The month's sums from the store: with pyarrow (the analytics extra), from its day files and
-    columns (``store.archive``); without, added up by the database. Both give the same sums."""
+    """The month's sums from the store: with pyarrow and numpy (the analytics extra), from its day files and
+    columns (``store.archive``) with numpy; without, added up by the database. Both give the same sums."""
     if columnar is None:
-        columnar = importlib.util.find_spec("pyarrow") is not None
+        columnar = metrics.columnar_installed()
     data = (_month_columnar if columnar else _month_sql)(store, month, rules)
     start, end = month_range(month, ZoneInfo(rules.timezone))
     # a state holds until the next change: the week before tells how each agent began the month

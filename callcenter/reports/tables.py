@@ -11,12 +11,12 @@ epoch seconds stay in the store.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcenter import metrics
 from callcenter.metrics.kpi import KpiRules, Kpis, add_to, arrived_at, kpis_by
 from callcenter.queues.model import LOST_OUTCOMES, Outcome, StintRecord
 from callcenter.store.sql import SqlStore
@@ -132,7 +132,7 @@ def store_kpi_groups(
     start: float | None,
     end: float | None,
     *,
-    by: str,
+    by: Sequence[str],
     interval: str,
     rules: KpiRules,
     queue: str | None = None,
@@ -145,8 +145,8 @@ def store_kpi_groups(
         return {}
     lo = span[0] if start is None else start
     hi = span[1] + 1 if end is None else end
-    if importlib.util.find_spec("pyarrow") is None:
-        return store.kpis(lo, hi, by=(by,), rules=rules, interval=interval, queue=queue, agent=agent)
+    if not metrics.columnar_installed():
+        return store.kpis(lo, hi, by=tuple(by), rules=rules, interval=interval, queue=queue, agent=agent)
     import pyarrow.compute as pc  # type: ignore[import-untyped]
 
     from callcenter.metrics.columnar import KPI_COLUMNS as COLUMNS
@@ -158,7 +158,7 @@ def store_kpi_groups(
         for column, value in (("queue", queue), ("agent", agent)):
             if value is not None:
                 day = day.filter(pc.equal(day[column], value))
-        for key, k in kpis_arrow(day, (by,), rules, interval=interval).items():
+        for key, k in kpis_arrow(day, by, rules, interval=interval).items():
             add_to(out, key, k)
     return dict(sorted(out.items()))
 
@@ -179,7 +179,7 @@ def store_table(
     the other tables from the stints."""
     if name == "kpis":
         groups = store_kpi_groups(
-            store, start, end, by=by, interval=interval, rules=rules, queue=queue, agent=agent
+            store, start, end, by=(by,), interval=interval, rules=rules, queue=queue, agent=agent
         )
         return kpis_table_of(groups, by, rules)
     records = store.stints(start, end, queue=queue, agent=agent)

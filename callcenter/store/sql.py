@@ -330,7 +330,10 @@ class SqlStore:
     def ended_span(self) -> tuple[float, float] | None:
         """The first and last end of a stored stint (None: no stint)."""
         with self._lock:
-            row = self._db.execute("SELECT MIN(ended_at), MAX(ended_at) FROM stints").fetchone()
+            # one aggregate per subquery: SQLite answers each from the ended_at index (together: a scan)
+            row = self._db.execute(
+                "SELECT (SELECT MIN(ended_at) FROM stints), (SELECT MAX(ended_at) FROM stints)"
+            ).fetchone()
         return None if row is None or row[0] is None else (float(row[0]), float(row[1]))
 
     def rows_between(self, start: float, end: float) -> list[tuple[Any, ...]]:

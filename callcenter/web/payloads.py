@@ -78,6 +78,15 @@ def _queue(q: QueueSnapshot) -> dict[str, Any]:
         "service_level_pct": done.service_level_pct,
         "day_from": utc(q.day_from),
         "interval": None if q.interval is None else _interval(q.interval_from, q.interval),
+        # Asterisk counted this many more calls ending today than the figures above hold (the
+        # daemon was not looking): null when none is known to be missing
+        "calls_unseen": None
+        if q.unseen is None
+        else {
+            "calls": q.unseen[2],
+            "from": utc(q.unseen[0]),
+            "until": utc(q.unseen[1]),
+        },
     }
 
 

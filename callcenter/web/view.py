@@ -24,6 +24,7 @@ class QueueSnapshot:
     day_from: float | None = None  # when the site's day began
     interval_from: float | None = None  # when the current interval began
     interval: QueueFigures | None = None  # finished stints that arrived in it
+    unseen: tuple[float, float, int] | None = None  # (since, until, calls) the day's figures miss
 
 
 @dataclass(frozen=True, slots=True)
