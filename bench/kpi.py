@@ -65,7 +65,7 @@ def rows(n: int, seed: int = 1) -> list[tuple[object, ...]]:
             "pbx1", i + 1, f"{int(joined)}.{i}", f"{int(joined)}.{i}", rng.choice(QUEUES),
             f"+54911{rng.randrange(10**6):06d}", "", outcome, joined, joined + wait + (talk or 0), wait, talk,
             rng.choice(AGENTS) if answered else None, None, "agent" if answered else None, None,
-            int(outcome == "abandoned" and wait < 5), 0, 1, 1, "ami",
+            int(outcome == "abandoned" and wait < 5), 0, 1, 1, "ami", 30.0 if answered else None,
         ))  # fmt: skip
     return out
 

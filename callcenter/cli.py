@@ -103,12 +103,15 @@ def _kpi_rules(args: argparse.Namespace) -> tuple[KpiRules, ZoneInfo]:
     ValueError if one is bad."""
     from zoneinfo import ZoneInfo
 
+    from callcenter.metrics.hours import parse_text
     from callcenter.metrics.kpi import KpiRules, SlVariant
     from callcenter.metrics.window import site_zone
 
     zone = site_zone(args.timezone)
+    hours = None if args.business_hours is None else parse_text(args.business_hours)
     rules = KpiRules(servicelevel_s=args.servicelevel, variant=SlVariant(args.variant),
-                     repeat_window_s=args.repeat_days * 86400.0, timezone=zone)  # fmt: skip
+                     repeat_window_s=args.repeat_days * 86400.0, timezone=zone,
+                     business_hours=hours)  # fmt: skip
     return rules, ZoneInfo(zone)
 
 
@@ -265,6 +268,9 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", choices=[v.value for v in SlVariant], default=DEFAULT_VARIANT.value,
                    help="service-level formula (default %(default)s; see docs/kpis.md)")  # fmt: skip
     p.add_argument("--repeat-days", type=float, default=7.0, help="FCR: a repeat call within this many days")
+    p.add_argument("--business-hours", metavar="HOURS",
+                   help='count only calls that arrived in these hours, site time: "mon-fri 08:00-18:00; '
+                        'sat 09:00-13:00" (default: all day, every day)')  # fmt: skip
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -45,6 +45,15 @@ def stint(
     return replace(BASE, **fields)  # type: ignore[arg-type]
 
 
+def test_handle_time_adds_the_wrap_up_the_queue_gave() -> None:
+    """AHT = Σ (talk + wrap-up) / answered with talk seen: (60 + 15) + (60 + 30) + (60 + unknown: 0)
+    over 3 = 75 s; an abandoned call has neither."""
+    records = [stint(1, wrapup_s=15.0), stint(2, wrapup_s=30.0), stint(3), stint(4, Outcome.ABANDONED)]
+    d = kpis(records).as_dict(KpiRules())
+    assert (d["avg_talk_s"], d["aht_s"]) == (60.0, 75.0)
+    assert kpis([stint(5, Outcome.ABANDONED)]).as_dict(KpiRules())["aht_s"] is None
+
+
 def test_no_calls_has_no_rates() -> None:
     d = kpis([]).as_dict(KpiRules())
     assert (d["offered"], d["answer_rate_pct"], d["service_level_pct"], d["asa_s"], d["max_wait_s"]) == (

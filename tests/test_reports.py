@@ -30,9 +30,11 @@ def at(day: int, hour: int, minute: int = 0) -> float:
 # October 2026 by hand: three answered on the 1st at 09:xx (waits 5, 20, 30), one abandoned on the
 # 1st at 10:05 after 40 s, one answered on the 2nd at 09:10 (wait 8) by the caller of the 1st's
 # first call (a repeat within 7 days), one full on the 2nd, and one call of September 30 at 23:59
-# (Bogotá) that must not count.
+# (Bogotá) that must not count. Every talk is 60 s; the first call was followed by 30 s of wrap-up.
 MONTH = [
-    stint(1, wait=5.0, joined_at=at(1, 9, 0), ended_at=at(1, 9, 2), caller_num="A", agent="Ana"),
+    stint(
+        1, wait=5.0, joined_at=at(1, 9, 0), ended_at=at(1, 9, 2), caller_num="A", agent="Ana", wrapup_s=30.0
+    ),
     stint(2, wait=20.0, joined_at=at(1, 9, 10), ended_at=at(1, 9, 12), caller_num="B", agent="Bea"),
     stint(3, wait=30.0, joined_at=at(1, 9, 20), ended_at=at(1, 9, 22), caller_num="C", agent="Ana"),
     stint(4, Outcome.ABANDONED, 40.0, joined_at=at(1, 10, 5), ended_at=at(1, 10, 6), caller_num="D"),
@@ -75,10 +77,15 @@ def test_the_months_figures_by_hand() -> None:
     assert len(r.by_day) == 31 and r.by_day[30] == ("2026-10-31", 0, 0, None)
     assert dict(r.by_hour)[9] == 4 and dict(r.by_hour)[10] == 1 and dict(r.by_hour)[11] == 1
     assert dict(r.abandon_waits)["30–60 s"] == 1 and sum(n for _, n in r.abandon_waits) == 1
-    assert r.agents == [("Ana", 2, round(120 / 3600, 2), 60.0), ("Bea", 2, round(120 / 3600, 2), 60.0)]
+    # AHT: Ana (60 + 30 + 60) / 2 = 75 s, Bea 60 s; all (4 × 60 + 30) / 4 = 67.5 s
+    assert r.agents == [
+        ("Ana", 2, round(120 / 3600, 2), 60.0, 75.0),
+        ("Bea", 2, round(120 / 3600, 2), 60.0, 60.0),
+    ]
+    assert r.total["aht_s"] == 67.5
     assert r.fcr == (3, 4)  # A called back within 7 days after their first answered call
-    # the busiest hour, 09: 4 calls over 2 days with calls at 9 = 2 calls/hour of 60 s: 1 agent
-    assert r.staffing[0] == (9, 2.0, 60.0, 1)
+    # the busiest hour, 09: 4 calls over 2 days with calls at 9 = 2 calls/hour of 67.5 s handled: 1 agent
+    assert r.staffing[0] == (9, 2.0, 67.5, 1)
     page = render(r)
     assert "answered within T / (answered + abandoned after T)" in page and "<svg" in page
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # self-contained

@@ -87,6 +87,30 @@ def test_every_field_comes_back(store: SqlStore) -> None:
     assert store.position("pbx1") == 12 and store.position("pbx2") == 0
 
 
+def test_business_hours_in_the_database(store: SqlStore) -> None:
+    """Both engines cut a week's local minutes alike: Friday 17:59 and Saturday 12:59 (Bogotá) are
+    in "mon-fri 08:00-18:00; sat 09:00-13:00", Friday 18:00 and Sunday are not."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from callcenter.metrics.hours import parse_text
+
+    def bogota(day: int, hour: int, minute: int) -> float:
+        return datetime(2026, 12, day, hour, minute, tzinfo=ZoneInfo("America/Bogota")).timestamp()
+
+    arrivals = [bogota(4, 17, 59), bogota(4, 18, 0), bogota(5, 12, 59), bogota(6, 10, 0)]
+    records = [
+        replace(ANSWERED, call_id=f"c{i}", linked_id=f"l{i}", joined_at=t, ended_at=t + 60)
+        for i, t in enumerate(arrivals)
+    ]
+    store.write("pbx1", list(enumerate(records, 1)))
+    hours = parse_text("mon-fri 08:00-18:00; sat 09:00-13:00")
+    rules = KpiRules(timezone="America/Bogota", business_hours=hours)
+    assert [k.offered for k in store.kpis(0.0, 2e9, by=(), rules=rules).values()] == [2]
+    # one number: Friday's call is repeated by Saturday's (18 h 59 min later), which is resolved
+    assert store.fcr(0.0, 2e9, 86400.0, rules) == (1, 2)
+
+
 def test_writing_twice_stores_once(store: SqlStore) -> None:
     assert store.write("pbx1", [(10, ANSWERED)], [(11, PAUSE)]) == 1
     assert store.write("pbx1", [(10, ANSWERED), (12, ADOPTED)], [(11, PAUSE)]) == 1
@@ -255,8 +279,8 @@ def _spread(n: int) -> list[StintRecord]:
         short = outcome is Outcome.ABANDONED and wait is not None and wait < 5
         out.append(replace(ANSWERED, call_id=f"c{i}", linked_id=f"l{i}", queue=queue, outcome=outcome,
                            joined_at=joined if i % 10 else None, ended_at=joined + 100, wait_s=wait,
-                           talk_s=talk, agent=rng.choice(["Ana", "Bea", None]),
-                           short_abandon=short))  # fmt: skip
+                           talk_s=talk, agent=rng.choice(["Ana", "Bea", None]), short_abandon=short,
+                           wrapup_s=rng.choice([None, 0.0, 15.0]) if talk is not None else None))  # fmt: skip
     return out
 
 

@@ -78,6 +78,17 @@ def test_answered_call_with_talk_and_wrap_up() -> None:
     assert t.agent_state(ANA, 165) == (AgentState.WRAP_UP, "")
     assert t.agent_state(ANA, 170.5) == (AgentState.AVAILABLE, "")
     assert (t.agents[ANA].answered, t.agents[ANA].talk_s) == (1, 57.0)
+    assert r.wrapup_s == 10.0  # the queue's wrapuptime from the settings: AHT counts it
+
+
+def test_a_stints_wrap_up_is_the_members_else_the_queues_else_unknown() -> None:
+    """Asterisk reports a member's own wrapuptime (QueueMember* Wrapuptime) but never a queue's."""
+    answered = [ev.CallAnswered(3, "c1", "c1", "support", "Ana", ANA, 3.0, 1.0),
+                ev.CallCompleted(60, "c1", "support", "Ana", ANA, 3.0, 57.0, "agent")]  # fmt: skip
+    for config, wrapup, want in (({"support": 10}, 25, 25.0), ({"support": 10}, 0, 10.0), ({}, 0, None)):
+        t = Tracker(TrackerConfig(wrapup_s=config))
+        (r,) = ended(run(t, member(0, "added", wrapup=wrapup), join(0), *answered))
+        assert r.wrapup_s == want
 
 
 def test_abandon_is_told_from_the_hangup_request_before_it() -> None:

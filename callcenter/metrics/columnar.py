@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
+from callcenter.metrics.hours import DAY_MIN, EPOCH_WEEKDAY, WEEK_MIN
 from callcenter.metrics.kpi import NO_AGENT, REFUSED, KpiRules, Kpis, add_to
 from callcenter.metrics.window import SLOT_S, label_for, offsets
 from callcenter.queues.model import LOST_OUTCOMES, Outcome
@@ -71,16 +72,34 @@ def _shifted(label: Callable[[Any], str], low: int) -> Callable[[int], str]:
     return lambda code: label(code + low)
 
 
-def _local_slot(arrived: Any, interval: str, tz: ZoneInfo) -> Any:
-    """Each instant's slot number in local wall time: its UTC offset looked up among the zone's
-    changes over the period (DST-correct)."""
+def _local_slot(arrived: Any, interval: str | int, tz: ZoneInfo) -> Any:
+    """Each instant's slot number in local wall time (slots of an interval, or of so many
+    seconds): its UTC offset looked up among the zone's changes over the period (DST-correct)."""
     changes = offsets(tz, float(arrived.min()) - 86400, float(arrived.max()) + 1)
     starts = np.array([at for at, _ in changes[1:]])
     shift = np.array([float(offset) for _, offset in changes])[np.searchsorted(starts, arrived, side="right")]
-    return np.floor((arrived + shift) / SLOT_S[interval]).astype(np.int64)
+    size = SLOT_S[interval] if isinstance(interval, str) else interval
+    return np.floor((arrived + shift) / size).astype(np.int64)
 
 
-KPI_COLUMNS = ("queue", "agent", "outcome", "joined_at", "ended_at", "wait_s", "talk_s", "short_abandon")
+def _arrivals(table: Any) -> Any:
+    joined = _floats(table["joined_at"])
+    return np.where(np.isnan(joined), _floats(table["ended_at"]), joined)
+
+
+def open_rows(table: Any, rules: KpiRules) -> Any:
+    """The stints of a table that arrived in the rules' business hours (all when none are set):
+    each arrival's local minute of the week looked up in the week's table of open minutes."""
+    hours = rules.business_hours
+    if hours is None or table.num_rows == 0:
+        return table
+    minute = _local_slot(_arrivals(table), 60, ZoneInfo(rules.timezone))
+    week = (minute + EPOCH_WEEKDAY * DAY_MIN) % WEEK_MIN
+    return table.filter(pa.array(np.array(hours.open_minutes())[week]))
+
+
+KPI_COLUMNS = ("queue", "agent", "outcome", "joined_at", "ended_at", "wait_s", "talk_s", "wrapup_s",
+               "short_abandon")  # fmt: skip
 FCR_COLUMNS = ("linked_key", "caller_key", "outcome", "joined_at", "ended_at")
 OUTCOMES = tuple(o.value for o in Outcome)  # an outcome's code is its index here
 _CODE = {v: i for i, v in enumerate(OUTCOMES)}
@@ -96,7 +115,9 @@ def kpis_arrow(
     thresholds: Mapping[str, float] | None = None,
 ) -> dict[tuple[str, ...], Kpis]:
     """Each stint gets a cell (its group) and an outcome code; every sum of ``Kpis`` is then one
-    ``bincount`` over (cell, outcome), which numpy does at memory speed."""
+    ``bincount`` over (cell, outcome), which numpy does at memory speed. Stints that arrived
+    outside the rules' business hours are left out."""
+    table = open_rows(table, rules)
     n = table.num_rows
     if n == 0:
         return {}
@@ -115,9 +136,7 @@ def kpis_arrow(
             agent, agents = _codes(table["agent"])
             dims.append((agent, len(agents), _named(agents)))
         elif b == "interval":
-            joined = _floats(table["joined_at"])
-            arrived = np.where(np.isnan(joined), _floats(table["ended_at"]), joined)
-            slot = _local_slot(arrived, interval, tz)
+            slot = _local_slot(_arrivals(table), interval, tz)
             low = int(slot.min())
             dims.append((slot - low, int(slot.max()) - low + 1, _shifted(label, low)))
         else:
@@ -140,6 +159,8 @@ def kpis_arrow(
     count, inside = by_outcome(), by_outcome(within)
     waits, wait_sum = by_outcome(has_wait), by_outcome(np.where(has_wait, wait, 0.0))
     talks, talk_sum = by_outcome(has_talk), by_outcome(np.where(has_talk, talk, 0.0))
+    wrapups = _floats(table["wrapup_s"])
+    wrapup_sum = by_outcome(np.where(has_talk & ~np.isnan(wrapups), wrapups, 0.0))
     short_ones = (outcome == _ABANDONED) & (_floats(table["short_abandon"]) == 1)
     short = np.bincount(cell[short_ones], minlength=cells)
     waited = has_wait & _WAITED[outcome]
@@ -157,6 +178,7 @@ def kpis_arrow(
             wait_sum=float(wait_sum[c][_WAITED].sum()), waits=int(waits[c][_WAITED].sum()),
             max_wait_s=float(longest[c]),
             talk_sum=float(talk_sum[c, _ANSWERED]), talks=int(talks[c, _ANSWERED]),
+            wrapup_sum=float(wrapup_sum[c, _ANSWERED]),
         )  # fmt: skip
         composite_of = c if of_cell is None else int(of_cell[c])
         parts = []

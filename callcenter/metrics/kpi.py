@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcenter.metrics.hours import BusinessHours
 from callcenter.queues.model import LOST_OUTCOMES, Outcome, StintRecord
 
 REFUSED = frozenset({Outcome.JOINEMPTY, Outcome.FULL, Outcome.JOINUNAVAIL})  # never waited
@@ -54,6 +55,8 @@ class KpiRules:
         7 * 86400.0
     )  # FCR: a call is resolved if its caller does not call again within this
     timezone: str = "UTC"
+    # only stints that arrived in these hours count, in every figure (None: all day, every day)
+    business_hours: BusinessHours | None = None
 
 
 @dataclass(slots=True)
@@ -75,6 +78,7 @@ class Kpis:
     max_wait_s: float = 0.0
     talk_sum: float = 0.0
     talks: int = 0
+    wrapup_sum: float = 0.0  # over the same answered stints as talk_sum (an unknown wrap-up adds 0)
 
     def add(self, r: StintRecord, threshold: float) -> None:
         self.offered += 1
@@ -91,6 +95,7 @@ class Kpis:
             if r.talk_s is not None:
                 self.talk_sum += r.talk_s
                 self.talks += 1
+                self.wrapup_sum += r.wrapup_s or 0.0
         elif r.outcome is Outcome.ABANDONED:
             self.abandoned += 1
             self.short_abandoned += r.short_abandon
@@ -137,6 +142,9 @@ class Kpis:
             "avg_wait_s": _mean(self.wait_sum, self.waits),  # Σ w / (stints that waited)
             "max_wait_s": round(self.max_wait_s, 3),
             "avg_talk_s": _mean(self.talk_sum, self.talks),  # Σ talk / A (talk seen)
+            # average handle time: Σ (talk + wrap-up) / A (talk seen); wrap-up is the after-call
+            # time the queue gave the agent (wrapuptime), 0 where unknown (filled in from queue_log)
+            "aht_s": _mean(self.talk_sum + self.wrapup_sum, self.talks),
         }
 
 
@@ -152,9 +160,18 @@ def arrived_at(r: StintRecord) -> float:
     return r.joined_at if r.joined_at is not None else r.ended_at
 
 
+def in_hours(records: Iterable[StintRecord], rules: KpiRules) -> list[StintRecord]:
+    """The stints that arrived in the rules' business hours (all of them when none are set)."""
+    hours = rules.business_hours
+    if hours is None:
+        return list(records)
+    tz = ZoneInfo(rules.timezone)
+    return [r for r in records if hours.open_at(arrived_at(r), tz)]
+
+
 def kpis(records: Iterable[StintRecord], rules: KpiRules = KpiRules()) -> Kpis:
     out = Kpis()
-    for r in records:
+    for r in in_hours(records, rules):
         out.add(r, rules.servicelevel_s)
     return out
 
@@ -209,7 +226,7 @@ def kpis_by(
     tz = ZoneInfo(rules.timezone)
     keys = [group_key(b, interval, tz) for b in by]
     out: dict[tuple[str, ...], Kpis] = {}
-    for r in records:
+    for r in in_hours(records, rules):
         k = tuple(key(r) for key in keys)
         threshold = (servicelevel_for(r.queue) if servicelevel_for else None) or rules.servicelevel_s
         out.setdefault(k, Kpis()).add(r, threshold)
@@ -253,7 +270,7 @@ def merge(into: Kpis, other: Kpis) -> None:
     """Add one group's sums to another's (days into weeks or months)."""
     for name in ("offered", "answered", "abandoned", "short_abandoned", "unknown", "answered_within",
                  "abandoned_within", "wait_sum_answered", "waits_answered", "wait_sum", "waits", "talk_sum",
-                 "talks"):  # fmt: skip
+                 "talks", "wrapup_sum"):  # fmt: skip
         setattr(into, name, getattr(into, name) + getattr(other, name))
     into.max_wait_s = max(into.max_wait_s, other.max_wait_s)
     for cause, n in other.lost.items():

@@ -70,6 +70,9 @@ class StintRecord:
     join_seen: bool
     end_seen: bool  # False: closed from a status snapshot after a link gap
     source: str = "ami"  # "queue_log": filled in from Asterisk's queue_log (the daemon was not there)
+    # after-call work: the wrap-up time the queue gave the agent once this answered call ended
+    # (the member's or queue's wrapuptime); None where unknown (not answered, end unseen, queue_log)
+    wrapup_s: float | None = None
 
     @property
     def transferred(self) -> bool:
@@ -108,6 +111,7 @@ class Stint:
         ended_by: str | None = None,
         short_abandon: bool = False,
         end_seen: bool = True,
+        wrapup_s: float | None = None,
     ) -> StintRecord:
         return StintRecord(
             self.call_id,
@@ -128,6 +132,7 @@ class Stint:
             self.ring_no_answer,
             self.join_seen,
             end_seen,
+            wrapup_s=wrapup_s,
         )
 
 

@@ -367,8 +367,10 @@ class Tracker:
             agent.talk_s += e.talk_s
         if agent.on_call == call_id:
             agent.on_call = None
-        agent.wrapup_until = e.at + self._wrapup_s(e.queue, e.interface)
-        self._end(stint, Outcome.ANSWERED, e.at, out, talk_s=e.talk_s, ended_by=e.ended_by or None)
+        wrapup = self._wrapup_s(e.queue, e.interface)
+        agent.wrapup_until = e.at + (wrapup or 0)
+        self._end(stint, Outcome.ANSWERED, e.at, out, talk_s=e.talk_s, ended_by=e.ended_by or None,
+                  wrapup_s=None if wrapup is None else float(wrapup))  # fmt: skip
         self._agent_changed(agent, e.at, out)
 
     def _connected_to(self, queue: str, interface: str) -> str | None:
@@ -395,11 +397,13 @@ class Tracker:
         if stint is not None:
             stint.transfer_target = f"{e.kind}:{e.target}"
 
-    def _wrapup_s(self, queue: str, interface: str) -> int:
+    def _wrapup_s(self, queue: str, interface: str) -> int | None:
+        """The member's wrapuptime, else the queue's from the settings (AMI never reports a
+        queue's own); None when neither is known."""
         member = self.members.get(queue, {}).get(interface)
         if member is not None and member.wrapup_s > 0:
             return member.wrapup_s
-        return self.config.wrapup_s.get(queue, 0)
+        return self.config.wrapup_s.get(queue)
 
     # -- members -------------------------------------------------------------------------------
 
@@ -539,6 +543,7 @@ class Tracker:
         talk_s: float | None = None,
         ended_by: str | None = None,
         end_seen: bool = True,
+        wrapup_s: float | None = None,
     ) -> None:
         if self.stints.get(stint.call_id) is stint:
             del self.stints[stint.call_id]
@@ -553,7 +558,13 @@ class Tracker:
         )
         self._emit_end(
             stint.record(
-                outcome, at, talk_s=talk_s, ended_by=ended_by, short_abandon=short, end_seen=end_seen
+                outcome,
+                at,
+                talk_s=talk_s,
+                ended_by=ended_by,
+                short_abandon=short,
+                end_seen=end_seen,
+                wrapup_s=wrapup_s,
             ),
             out,
         )

@@ -29,6 +29,7 @@ from callcenter.metrics.kpi import (
     add_to,
     csat,
     fcr,
+    in_hours,
     interval_start,
     kpis,
     kpis_by,
@@ -71,7 +72,7 @@ class Report:
     by_day: list[tuple[str, int, int, float | None]]  # day, offered, answered, SL %
     by_hour: list[tuple[int, int]]  # hour of day, offered
     abandon_waits: list[tuple[str, int]]
-    agents: list[tuple[str, int, float, float]]  # agent, answered, talk hours, avg talk s
+    agents: list[tuple[str, int, float, float, float]]  # agent, answered, talk hours, avg talk s, AHT s
     fcr: tuple[int, int]
     staffing: list[tuple[int, float, float, int]]  # busiest hours: hour, calls/h, AHT s, agents needed
     survey: Csat
@@ -104,6 +105,8 @@ def wait_bucket_counts(waits: Sequence[float]) -> list[int]:
 def month_data(
     records: Sequence[StintRecord], rules: KpiRules, survey: Sequence[tuple[str, str, int]] = ()
 ) -> MonthData:
+    records = in_hours(records, rules)  # every number of the report: business hours only, if set
+
     def one(by: str, interval: str = "day") -> dict[str, Kpis]:
         return {k[0]: g for k, g in kpis_by(records, (by,), rules, interval=interval).items()}
 
@@ -138,6 +141,7 @@ def _month_columnar(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
         fcr_of_journeys,
         journey_part,
         kpis_arrow,
+        open_rows,
     )
     from callcenter.store.archive import days
 
@@ -146,9 +150,11 @@ def _month_columnar(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
     agents: dict[tuple[str, ...], Kpis] = {}
     waits = [0] * len(WAIT_BUCKETS)
     journeys = []
-    for day in days(store, start, end, columns=sorted(set(KPI_COLUMNS + FCR_COLUMNS))):
-        for into, found in ((cells, kpis_arrow(day, ("queue", "interval"), rules, interval="hour")),
-                            (agents, kpis_arrow(day, ("agent",), rules))):  # fmt: skip
+    all_day = dataclasses.replace(rules, business_hours=None)  # each day is cut to business hours once
+    for whole in days(store, start, end, columns=sorted(set(KPI_COLUMNS + FCR_COLUMNS))):
+        day = open_rows(whole, rules)
+        for into, found in ((cells, kpis_arrow(day, ("queue", "interval"), all_day, interval="hour")),
+                            (agents, kpis_arrow(day, ("agent",), all_day))):  # fmt: skip
             for key, k in found.items():
                 add_to(into, key, k)
         waits = [a + b for a, b in zip(waits, abandon_waits_arrow(day, WAIT_BUCKETS), strict=True)]
@@ -162,8 +168,11 @@ def _month_sql(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
     start, end = month_range(month, ZoneInfo(rules.timezone))
     cells = store.kpis(start, end, by=("queue", "interval"), rules=rules, interval="hour")
     agents = store.kpis(start, end, by=("agent",), rules=rules)
-    waits = store.abandon_wait_counts(start, end, WAIT_BUCKETS)
-    resolved, survey = store.fcr(start, end, rules.repeat_window_s), tuple(store.survey_scores(start, end))
+    waits = store.abandon_wait_counts(start, end, WAIT_BUCKETS, rules)
+    resolved, survey = (
+        store.fcr(start, end, rules.repeat_window_s, rules),
+        tuple(store.survey_scores(start, end)),
+    )
     return _assemble(cells, agents, waits, resolved, survey, rules)
 
 
@@ -208,16 +217,17 @@ def figures(data: MonthData, month: str, rules: KpiRules) -> Report:
         local = datetime.fromisoformat(label)
         hours[local.hour] += g.offered
         hour_days[local.hour].add(local.date().isoformat())
-        talk_by_hour[local.hour][0] += g.talk_sum
+        talk_by_hour[local.hour][0] += g.talk_sum + g.wrapup_sum  # the agent is busy through wrap-up
         talk_by_hour[local.hour][1] += g.talks
     buckets = []
     for (lo, hi), n in zip(WAIT_BUCKETS, data.abandon_waits, strict=True):
         buckets.append((f"{lo}–{hi} s" if hi is not None else f"{lo} s and more", n))
     agents = [
-        (a, k.answered, round(k.talk_sum / 3600, 2), round(k.talk_sum / k.talks, 1) if k.talks else 0.0)
+        (a, k.answered, round(k.talk_sum / 3600, 2), round(k.talk_sum / k.talks, 1) if k.talks else 0.0,
+         round((k.talk_sum + k.wrapup_sum) / k.talks, 1) if k.talks else 0.0)
         for a, k in sorted(data.by_agent.items())
         if k.answered
-    ]
+    ]  # fmt: skip
     staffing = []
     for h in sorted(range(24), key=lambda h: -hours[h])[:3]:
         talk_sum, talks = talk_by_hour[h]
@@ -284,7 +294,8 @@ def render(report: Report) -> str:
     queue_rows = "".join(
         f"<tr><td>{e(q)}</td><td>{d['offered']}</td><td>{d['answered']}</td><td>{d['abandoned']}</td>"
         f"<td>{d['lost']}</td><td>{_num(d['service_level_pct'], ' %')}</td><td>{_num(d['asa_s'], ' s')}</td>"
-        f"<td>{_num(d['max_wait_s'], ' s')}</td><td>{_num(d['avg_talk_s'], ' s')}</td></tr>"
+        f"<td>{_num(d['max_wait_s'], ' s')}</td><td>{_num(d['avg_talk_s'], ' s')}</td>"
+        f"<td>{_num(d['aht_s'], ' s')}</td></tr>"
         for q, d in report.by_queue.items()
     )
 
@@ -297,8 +308,9 @@ def render(report: Report) -> str:
                 f"<td>{paused / 3600:.2f}</td>")  # fmt: skip
 
     agent_rows = "".join(
-        f"<tr><td>{e(a)}</td><td>{n}</td><td>{h:g}</td><td>{_num(avg, ' s')}</td>{time_cells(a)}</tr>"
-        for a, n, h, avg in report.agents
+        f"<tr><td>{e(a)}</td><td>{n}</td><td>{h:g}</td><td>{_num(avg, ' s')}</td><td>{_num(aht, ' s')}</td>"
+        f"{time_cells(a)}</tr>"
+        for a, n, h, avg, aht in report.agents
     )
     staffing_rows = "".join(
         f"<tr><td>{h:02d}:00–{h:02d}:59</td><td>{calls:g}</td><td>{aht:g} s</td><td>{need}</td></tr>"
@@ -322,6 +334,12 @@ def render(report: Report) -> str:
     else:
         survey_html = '<p class="note">No post-call survey answer this month.</p>'
     tz = ZoneInfo(report.site_zone)
+    hours = rules.business_hours
+    hours_note = (
+        ""
+        if hours is None
+        else f" <b>Business hours only</b> ({e(hours.text)}): every number counts the calls that arrived then."
+    )
     unseen_html = "".join(
         f"<li>{e(q)}: {n} calls between {datetime.fromtimestamp(lo, tz):%d %H:%M} and "
         f"{datetime.fromtimestamp(hi, tz):%d %H:%M}</li>"
@@ -352,7 +370,7 @@ table {{ border-collapse: collapse; margin: .5em 0; }} td, th {{ border: 1px sol
 th {{ background: #eef; text-align: left; }} .big td {{ font-size: 1.1em; }} .note {{ color: #666; }} .warn {{ background: #fde8e4; padding: .5em; }}
 </style></head><body>
 <h1>Monthly service report — {e(report.month)}</h1>
-<p class="note">Site time zone {e(report.site_zone)}. Made by callcenter from the store of finished calls.</p>
+<p class="note">Site time zone {e(report.site_zone)}. Made by callcenter from the store of finished calls.{hours_note}</p>
 {unseen_html}
 <h2>Established and lost calls</h2>
 <table class="big"><tr><th>Offered</th><th>Established (answered)</th><th>Abandoned</th>
@@ -364,7 +382,8 @@ th {{ background: #eef; text-align: left; }} .big td {{ font-size: 1.1em; }} .no
 <p>Service level <b>{_num(t["service_level_pct"], " %")}</b> (target {TARGET_SL_PCT:g} %) —
 variant <i>{e(rules.variant.value)}</i>: {e(SL_FORMULAS[rules.variant])}, T = {rules.servicelevel_s:g} s.
 Average speed of answer {_num(t["asa_s"], " s")}; average wait {_num(t["avg_wait_s"], " s")};
-longest wait {_num(t["max_wait_s"], " s")}; average call time {_num(t["avg_talk_s"], " s")}.</p>
+longest wait {_num(t["max_wait_s"], " s")}; average call time {_num(t["avg_talk_s"], " s")};
+average handle time (with wrap-up) {_num(t["aht_s"], " s")}.</p>
 {charts[1]}
 <h2>Volume</h2>
 {charts[0]}
@@ -373,9 +392,9 @@ longest wait {_num(t["max_wait_s"], " s")}; average call time {_num(t["avg_talk_
 {charts[3]}
 <h2>By queue</h2>
 <table><tr><th>Queue</th><th>Offered</th><th>Answered</th><th>Abandoned</th><th>Lost</th><th>Service level</th>
-<th>ASA</th><th>Longest wait</th><th>Avg call time</th></tr>{queue_rows}</table>
+<th>ASA</th><th>Longest wait</th><th>Avg call time</th><th>AHT</th></tr>{queue_rows}</table>
 <h2>Agents</h2>
-<table><tr><th>Agent</th><th>Calls answered</th><th>Talk hours</th><th>Avg call time</th><th>Occupancy</th>
+<table><tr><th>Agent</th><th>Calls answered</th><th>Talk hours</th><th>Avg call time</th><th>AHT</th><th>Occupancy</th>
 <th>Utilization</th><th>Paused hours</th></tr>{agent_rows}</table>
 <h2>Resolved on the first call</h2>
 <p>{fcr_pct} of answered calls ({resolved} of {answered_journeys}) were not followed by another call from
@@ -387,8 +406,8 @@ record the agent's "solved on the call" flag.</span></p>
 <p class="note">Ticket categories appear here once agents document calls in tickets.</p>
 <h2>Staffing advice (Erlang C)</h2>
 <p>Agents needed in the month's busiest hours for {TARGET_SL_PCT:g} % answered within {rules.servicelevel_s:g} s,
-from the mean calls per hour on the days with calls then and the measured average call time:</p>
-<table><tr><th>Hour</th><th>Calls per hour</th><th>Average call time</th><th>Agents needed</th></tr>
+from the mean calls per hour on the days with calls then and the measured average handle time:</p>
+<table><tr><th>Hour</th><th>Calls per hour</th><th>Average handle time</th><th>Agents needed</th></tr>
 {staffing_rows}</table>
 <h2>Definitions</h2>
 <ul>
@@ -398,7 +417,9 @@ the short-abandon threshold. Lost: every other way a call left a queue without a
 <li>Answer rate = answered / offered. Abandon rate = abandoned / offered.</li>
 <li>Service level ({e(rules.variant.value)}) = {e(SL_FORMULAS[rules.variant])}; a wait equal to T is within.</li>
 <li>ASA = total wait of answered calls / answered. Average wait counts every call that waited.</li>
-<li>Average call time = total talk time / answered calls whose end was seen.</li>
+<li>Average call time = total talk time / answered calls whose end was seen. Average handle time (AHT) =
+(total talk time + wrap-up) / the same calls; wrap-up is the after-call time the queue gave the agent (its
+wrapuptime), none where unknown (calls filled in from queue_log).</li>
 <li>Occupancy = (on call + wrap-up) / (on call + wrap-up + available + ringing); utilization = (on call +
 wrap-up) / logged-in time; both from the agents' state changes.</li>
 <li>A call counts in the day and hour it arrived, in the site's time zone.</li>

@@ -1,7 +1,8 @@
 """``callcenter staffing``: agents needed per hour of day, by formula and rehearsed on the simulator.
 
 From a month of the store: per hour of the day (site time), the mean calls in that hour over
-the days that had calls then, the mean talk time, and the callers' patience, estimated as
+the days that had calls then, the mean handle time (talk + wrap-up: the agent is taken for both),
+and the callers' patience, estimated as
 abandons ÷ total time spent waiting by everyone who waited (the exponential patience's
 maximum-likelihood estimate when most waits end in an answer, not a give-up). For the busiest
 hours: Erlang C's agents for the target, Erlang A's abandon share with them, and the simulator's
@@ -43,9 +44,8 @@ def demand(by_hour: dict[str, Kpis]) -> list[HourDemand]:
         if not k.talks or not days[hour]:
             continue
         patience = k.wait_sum / k.abandoned if k.abandoned else LONG_PATIENCE_S
-        out.append(
-            HourDemand(hour, k.offered / days[hour], k.talk_sum / k.talks, max(patience, 1.0), days[hour])
-        )
+        aht = (k.talk_sum + k.wrapup_sum) / k.talks
+        out.append(HourDemand(hour, k.offered / days[hour], aht, max(patience, 1.0), days[hour]))
     return out
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcenter.metrics.hours import DAY_MIN, EPOCH_WEEKDAY, WEEK_MIN, BusinessHours
 from callcenter.metrics.kpi import NO_AGENT, Kpis
 from callcenter.metrics.window import SLOT_S, offsets
 from callcenter.queues.model import LOST_OUTCOMES
@@ -31,6 +32,19 @@ def offset_sql(changes: Sequence[tuple[float, int]]) -> str:
     cases = " ".join(f"WHEN {ARRIVED} < {at!r} THEN {before}" for (at, _), (_, before) in
                      zip(changes[1:], changes, strict=False))  # fmt: skip
     return f"(CASE {cases} ELSE {changes[-1][1]} END)"
+
+
+def hours_sql(hours: BusinessHours | None, tz: ZoneInfo, start: float, end: float, *, postgres: bool) -> str:
+    """ " AND <the stint arrived in business hours>", or "" when none are set: the local minute of
+    the week (Monday 00:00 is 0; the epoch's day 0 was a Thursday) within one of the spans."""
+    if hours is None:
+        return ""
+    local = f"({ARRIVED} + {offset_sql(offsets(tz, start - 86400, end))})"
+    minute = f"CAST({f'FLOOR({local} / 60)' if postgres else f'{local} / 60'} AS BIGINT)"
+    mod = "%%" if postgres else "%"  # psycopg reads a lone % as a placeholder
+    week = f"(({minute} + {EPOCH_WEEKDAY * DAY_MIN}) {mod} {WEEK_MIN})"
+    spans = " OR ".join(f"{week} BETWEEN {lo} AND {hi - 1}" for lo, hi in hours.spans)
+    return f" AND ({spans or 'FALSE'})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +66,10 @@ def kpi_query(
     queue: str | None = None,
     agent: str | None = None,
     postgres: bool = False,
+    hours: BusinessHours | None = None,
 ) -> Query:
-    """The GROUP BY over stints ended in [start, end); ``by`` among queue, agent, interval."""
+    """The GROUP BY over stints ended in [start, end) (arrived in ``hours`` if given); ``by`` among
+    queue, agent, interval."""
     keys = []
     for b in by:
         if b == "queue":
@@ -92,8 +108,9 @@ def kpi_query(
         MAX(CASE WHEN {waited} THEN wait_s ELSE 0 END),
         SUM(CASE WHEN outcome = 'answered' AND talk_s IS NOT NULL THEN talk_s ELSE 0 END),
         SUM(CASE WHEN outcome = 'answered' AND talk_s IS NOT NULL THEN 1 ELSE 0 END),
+        SUM(CASE WHEN outcome = 'answered' AND talk_s IS NOT NULL THEN COALESCE(wrapup_s, 0) ELSE 0 END),
         {lost}
-        FROM stints WHERE {PERIOD}"""
+        FROM stints WHERE {PERIOD}{hours_sql(hours, tz, start, end, postgres=postgres)}"""
     args: list[Any] = [start, end]
     for column, value in (("queue", queue), ("agent", agent)):
         if value is not None:
@@ -110,31 +127,31 @@ def kpis_of(row: Sequence[Any], skip: int) -> Kpis:
         offered=int(v[0]), answered=int(v[1]), abandoned=int(v[2]), short_abandoned=int(v[3]),
         unknown=int(v[4]), answered_within=int(v[5]), abandoned_within=int(v[6]),
         wait_sum_answered=float(v[7]), waits_answered=int(v[8]), wait_sum=float(v[9]), waits=int(v[10]),
-        max_wait_s=float(v[11]), talk_sum=float(v[12]), talks=int(v[13]),
+        max_wait_s=float(v[11]), talk_sum=float(v[12]), talks=int(v[13]), wrapup_sum=float(v[14]),
     )  # fmt: skip
-    k.lost = {o.value: int(n) for o, n in zip(LOST_OUTCOMES, v[14:], strict=True)}
+    k.lost = {o.value: int(n) for o, n in zip(LOST_OUTCOMES, v[15:], strict=True)}
     return k
 
 
 def abandon_wait_query(
-    start: float, end: float, buckets: Sequence[tuple[int, int | None]]
+    start: float, end: float, buckets: Sequence[tuple[int, int | None]], in_hours: str = ""
 ) -> tuple[str, tuple[Any, ...]]:
     """Abandoned stints ended in [start, end) per wait bucket [lo, hi)."""
     cols = ", ".join(
         f"SUM(CASE WHEN wait_s >= {lo} {'' if hi is None else f'AND wait_s < {hi}'} THEN 1 ELSE 0 END)"
         for lo, hi in buckets
     )
-    sql = f"SELECT {cols} FROM stints WHERE outcome = 'abandoned' AND {PERIOD}"
+    sql = f"SELECT {cols} FROM stints WHERE outcome = 'abandoned' AND {PERIOD}{in_hours}"
     return sql, (start, end)
 
 
-def fcr_query(start: float, end: float, window_s: float) -> tuple[str, tuple[Any, ...]]:
+def fcr_query(start: float, end: float, window_s: float, in_hours: str = "") -> tuple[str, tuple[Any, ...]]:
     """metrics.kpi.fcr in SQL: journeys of known numbers, each answered one resolved unless the
     number's next journey (by arrival) starts within ``window_s`` of its end."""
     sql = f"""WITH j AS (
             SELECT MIN(caller_num) AS caller, MIN({ARRIVED}) AS s, MAX(ended_at) AS e,
                    MAX(CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END) AS a
-            FROM stints WHERE {PERIOD} AND caller_num <> ''
+            FROM stints WHERE {PERIOD} AND caller_num <> ''{in_hours}
             GROUP BY linked_id),
         n AS (SELECT a, e, LEAD(s) OVER (PARTITION BY caller ORDER BY s, e) AS nxt FROM j)
         SELECT SUM(CASE WHEN a = 1 AND (nxt IS NULL OR nxt > e + ?) THEN 1 ELSE 0 END), SUM(a) FROM n"""

@@ -30,7 +30,7 @@ DAY_S = 86400
 MANIFEST = "manifest.json"  # {"columns": [...], "days": {UTC day number: stints in its file}}
 _TEXT = ("server", "call_id", "linked_id", "queue", "caller_num", "caller_name", "outcome", "agent",
          "interface", "ended_by", "transfer_target", "source")  # fmt: skip
-_REAL = ("joined_at", "ended_at", "wait_s", "talk_s")
+_REAL = ("joined_at", "ended_at", "wait_s", "talk_s", "wrapup_s")
 # Beside the stored columns, 64-bit keys of the journey and the caller's number (0: no number),
 # so grouping a month of calls by them is integer work, not string work (FCR, bench/kpi.py).
 KEYS = ("linked_key", "caller_key")

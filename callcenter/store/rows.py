@@ -34,6 +34,7 @@ def stint_row(server: str, position: int, r: StintRecord) -> StintRow:
         int(r.join_seen),
         int(r.end_seen),
         r.source,
+        r.wrapup_s,
     )
 
 
@@ -59,6 +60,7 @@ def stint_record(row: Sequence[Any]) -> StintRecord:
         join_seen=bool(row[18]),
         end_seen=bool(row[19]),
         source=row[20],
+        wrapup_s=row[21],
     )
 
 

@@ -114,6 +114,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (7, ("ALTER TABLE stints ADD COLUMN wrapup_s DOUBLE PRECISION",)),  # AHT = talk + wrap-up
 )
 
 LATEST = MIGRATIONS[-1][0]
@@ -140,6 +141,7 @@ STINT_COLUMNS = (
     "join_seen",
     "end_seen",
     "source",
+    "wrapup_s",
 )
 AGENT_COLUMNS = ("server", "position", "at", "interface", "name", "state", "reason")
 SURVEY_COLUMNS = (

@@ -22,7 +22,7 @@ from callcenter.queues import changes as ch
 from callcenter.queues.changes import AgentChanged, StintEnded
 from callcenter.queues.model import StintRecord
 from callcenter.store import schema
-from callcenter.store.aggregate import abandon_wait_query, fcr_query, kpi_query, kpis_of
+from callcenter.store.aggregate import abandon_wait_query, fcr_query, hours_sql, kpi_query, kpis_of
 from callcenter.store.rows import agent_row, stint_record, stint_row
 
 META = "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -240,7 +240,7 @@ class SqlStore:
         tz = ZoneInfo(rules.timezone)
         q = kpi_query(start, end, by=by, interval=interval, tz=tz, thresholds=thresholds,
                       default_threshold=rules.servicelevel_s, queue=queue, agent=agent,
-                      postgres=self.postgres)  # fmt: skip
+                      postgres=self.postgres, hours=rules.business_hours)  # fmt: skip
         with self._lock:
             rows = self._db.execute(self._sql(q.sql), q.args).fetchall()
         labels = label_for(by, interval, tz)
@@ -343,19 +343,32 @@ class SqlStore:
             return [tuple(r) for r in self._db.execute(self._sql(query), (start, end)).fetchall()]
 
     def abandon_wait_counts(
-        self, start: float, end: float, buckets: Sequence[tuple[int, int | None]]
+        self,
+        start: float,
+        end: float,
+        buckets: Sequence[tuple[int, int | None]],
+        rules: KpiRules | None = None,
     ) -> list[int]:
-        sql, args = abandon_wait_query(start, end, buckets)
+        sql, args = abandon_wait_query(start, end, buckets, self._in_hours(start, end, rules))
         with self._lock:
             row = self._db.execute(self._sql(sql), args).fetchone()
         return [int(v or 0) for v in row]
 
-    def fcr(self, start: float, end: float, window_s: float) -> tuple[int, int]:
-        """``metrics.kpi.fcr`` of the stints ended in [start, end), by the database."""
-        sql, args = fcr_query(start, end, window_s)
+    def fcr(
+        self, start: float, end: float, window_s: float, rules: KpiRules | None = None
+    ) -> tuple[int, int]:
+        """``metrics.kpi.fcr`` of the stints ended in [start, end) (in the rules' business hours),
+        by the database."""
+        sql, args = fcr_query(start, end, window_s, self._in_hours(start, end, rules))
         with self._lock:
             row = self._db.execute(self._sql(sql), args).fetchone()
         return int(row[0] or 0), int(row[1] or 0)
+
+    def _in_hours(self, start: float, end: float, rules: KpiRules | None) -> str:
+        if rules is None or rules.business_hours is None:
+            return ""
+        tz = ZoneInfo(rules.timezone)
+        return hours_sql(rules.business_hours, tz, start, end, postgres=self.postgres)
 
     def agent_states(self, start: float | None = None, end: float | None = None) -> list[tuple[Any, ...]]:
         """Agent state changes in [start, end): (at, interface, name, state, reason), oldest first."""
