@@ -425,6 +425,38 @@ def test_fcr_over_day_files_joins_a_journey_cut_by_midnight(tmp_path: Path, day_
     assert fcr_of_journeys(parts, 86400.0) == (3, 5) == fcr(FCR_JOURNEYS, 86400.0)
 
 
+def test_fcr_over_day_files_equals_the_python_path_on_a_crowd(tmp_path: Path) -> None:
+    """Five numbers calling 600 times over ten days, journeys of one to three stints, some cut by
+    midnight, calls overlapping: the day-file path's FCR is the Python path's for every window."""
+    pytest.importorskip("pyarrow")
+    import random
+
+    from callcenter.metrics.columnar import FCR_COLUMNS, fcr_of_journeys, journey_part
+    from callcenter.metrics.kpi import fcr
+    from callcenter.store.archive import archive, map_days
+
+    rng = random.Random(11)
+    records = []
+    for j in range(600):
+        caller, t = (
+            rng.choice(["100", "101", "102", "103", ""]),
+            MIDNIGHT + rng.uniform(-5 * 86400, 5 * 86400),
+        )
+        for k in range(rng.choice([1, 1, 2, 3])):
+            joined = t + k * rng.uniform(30, 900)
+            outcome = rng.choice([Outcome.ANSWERED, Outcome.ANSWERED, Outcome.ABANDONED])
+            records.append(replace(ANSWERED, call_id=f"c{j}.{k}", linked_id=f"J{j}", caller_num=caller,
+                                   outcome=outcome, joined_at=joined if rng.random() > 0.1 else None,
+                                   ended_at=joined + rng.uniform(5, 1200)))  # fmt: skip
+    s = open_store(tmp_path / "store.sqlite3")
+    s.write("pbx1", [(i, r) for i, r in enumerate(records, 1)])
+    archive(s, before=MIDNIGHT)  # the first half from day files, the rest from the store
+    parts = list(map_days(s, 0.0, 2e9, FCR_COLUMNS, journey_part))
+    s.close()
+    for window in (600.0, 3600.0, 86400.0, 7 * 86400.0):
+        assert fcr_of_journeys(parts, window) == fcr(records, window), window
+
+
 def test_the_surveys_answers_of_a_real_trace_are_stored(store: SqlStore, tmp_path: Path) -> None:
     """l_csat: the lab's three callers scored 5, 3 and 1 (the dialplan's CSAT UserEvents as
     recorded); the fourth hung up before the survey. Replayed twice, stored once."""

@@ -76,8 +76,12 @@ def _local_slot(arrived: Any, interval: str | int, tz: ZoneInfo) -> Any:
     """Each instant's slot number in local wall time (slots of an interval, or of so many
     seconds): its UTC offset looked up among the zone's changes over the period (DST-correct)."""
     changes = offsets(tz, float(arrived.min()) - 86400, float(arrived.max()) + 1)
-    starts = np.array([at for at, _ in changes[1:]])
-    shift = np.array([float(offset) for _, offset in changes])[np.searchsorted(starts, arrived, side="right")]
+    shift: Any = float(changes[0][1])  # most days: one offset all day
+    if len(changes) > 1:
+        starts = np.array([at for at, _ in changes[1:]])
+        shift = np.array([float(offset) for _, offset in changes])[
+            np.searchsorted(starts, arrived, side="right")
+        ]
     size = SLOT_S[interval] if isinstance(interval, str) else interval
     return np.floor((arrived + shift) / size).astype(np.int64)
 
@@ -224,7 +228,7 @@ def journey_part(table: Any) -> Journeys:
     joined, ended = _floats(table["joined_at"])[known], _floats(table["ended_at"])[known]
     arrived = np.where(np.isnan(joined), ended, joined)
     answered = (_outcomes(table) == _ANSWERED)[known]
-    order = np.argsort(journey, kind="stable")
+    order = np.argsort(journey)  # runs of one key: their order inside does not matter
     journey, caller, arrived, ended, answered = (
         x[order] for x in (journey, caller, arrived, ended, answered)
     )
@@ -236,7 +240,7 @@ def journey_part(table: Any) -> Journeys:
     first = np.flatnonzero(np.r_[True, journey[1:] != journey[:-1]])  # each journey's first row
     part = Journeys(journey[first], np.minimum.reduceat(caller, first), np.minimum.reduceat(arrived, first),
                     np.maximum.reduceat(ended, first), np.maximum.reduceat(answered, first))  # fmt: skip
-    return part.take(np.argsort(part.start, kind="stable"))
+    return part.take(np.argsort(part.start))  # ties broken later (fcr_of_journeys' repair)
 
 
 def fcr_of_journeys(parts: Sequence[Journeys], window_s: float) -> tuple[int, int]:
@@ -245,9 +249,10 @@ def fcr_of_journeys(parts: Sequence[Journeys], window_s: float) -> tuple[int, in
 
     A journey cut by midnight has a part in each day: the earlier part is folded into the later
     one (a chain of days folds along). The journeys, days in order and each day by arrival, are
-    then sorted by caller keeping that order (one stable sort); should a caller's journeys still
-    be out of arrival order (a journey folded across midnight overtaking another of the same
-    number), the exact three-key sort is done instead."""
+    then sorted by caller keeping that order (one stable sort); the few callers whose journeys
+    are still out of arrival order (a journey ending after midnight that began before another of
+    the same number, or ties) get their rows sorted exactly by (arrival, end).
+    """
     merged: list[Journeys] = []
     for part in parts:
         if merged and len(part.journey) and len(merged[-1].journey):
@@ -268,13 +273,18 @@ def fcr_of_journeys(parts: Sequence[Journeys], window_s: float) -> tuple[int, in
         return 0, 0
     columns = zip(*(m.columns() for m in merged), strict=True)
     _, caller, start, end, answered = (np.concatenate(c) for c in columns)
-    order = np.argsort(caller, kind="stable")
+    order = np.argsort(caller, kind="stable")  # one caller's journeys stay in (day, arrival) order
     caller, start, end, answered = caller[order], start[order], end[order], answered[order]
     same = caller[1:] == caller[:-1]
-    if (same & ((start[1:] < start[:-1]) | ((start[1:] == start[:-1]) & (end[1:] < end[:-1])))).any():
-        order = np.lexsort((end, start, caller))
-        caller, start, end, answered = caller[order], start[order], end[order], answered[order]
-        same = caller[1:] == caller[:-1]
+    late = same & ((start[1:] < start[:-1]) | ((start[1:] == start[:-1]) & (end[1:] < end[:-1])))
+    if late.any():  # a caller's journeys out of arrival order: those callers' rows sorted exactly
+        group = np.cumsum(np.r_[True, ~same])
+        marked = np.zeros(int(group[-1]) + 1, bool)
+        marked[group[1:][late]] = True
+        rows = np.flatnonzero(marked[group])  # each marked caller's rows, together
+        exact = rows[np.lexsort((end[rows], start[rows], group[rows]))]
+        for column in (start, end, answered):  # the caller key is the same within a caller's rows
+            column[rows] = column[exact]
     # the number's next journey (the last row has none) comes within the window: a repeat
     repeat = np.r_[same & (start[1:] <= end[:-1] + window_s), False]
     return int(np.count_nonzero(answered & ~repeat)), int(np.count_nonzero(answered))

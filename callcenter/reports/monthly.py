@@ -132,33 +132,42 @@ def month_data_from_store(
 
 
 def _month_columnar(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
-    """A day at a time (memory of one day), the day's sums merged: queue x hour cells, agents,
-    abandon waits, and the day's journeys for FCR."""
+    """A day at a time (memory of a few days, two days worked on at once), the day's sums merged:
+    queue x hour cells, agents, abandon waits, and the day's journeys for FCR."""
     from callcenter.metrics.columnar import (
         FCR_COLUMNS,
         KPI_COLUMNS,
+        Journeys,
         abandon_waits_arrow,
         fcr_of_journeys,
         journey_part,
         kpis_arrow,
         open_rows,
     )
-    from callcenter.store.archive import days
+    from callcenter.store.archive import map_days
 
     start, end = month_range(month, ZoneInfo(rules.timezone))
+    all_day = dataclasses.replace(rules, business_hours=None)  # each day is cut to business hours once
+
+    def of_day(
+        whole: Any,
+    ) -> tuple[dict[tuple[str, ...], Kpis], dict[tuple[str, ...], Kpis], list[int], Journeys]:
+        day = open_rows(whole, rules)
+        return (kpis_arrow(day, ("queue", "interval"), all_day, interval="hour"), kpis_arrow(day, ("agent",), all_day),
+                abandon_waits_arrow(day, WAIT_BUCKETS), journey_part(day))  # fmt: skip
+
     cells: dict[tuple[str, ...], Kpis] = {}
     agents: dict[tuple[str, ...], Kpis] = {}
     waits = [0] * len(WAIT_BUCKETS)
     journeys = []
-    all_day = dataclasses.replace(rules, business_hours=None)  # each day is cut to business hours once
-    for whole in days(store, start, end, columns=sorted(set(KPI_COLUMNS + FCR_COLUMNS))):
-        day = open_rows(whole, rules)
-        for into, found in ((cells, kpis_arrow(day, ("queue", "interval"), all_day, interval="hour")),
-                            (agents, kpis_arrow(day, ("agent",), all_day))):  # fmt: skip
+    for day_cells, day_agents, day_waits, part in map_days(
+        store, start, end, sorted(set(KPI_COLUMNS + FCR_COLUMNS)), of_day
+    ):
+        for into, found in ((cells, day_cells), (agents, day_agents)):
             for key, k in found.items():
                 add_to(into, key, k)
-        waits = [a + b for a, b in zip(waits, abandon_waits_arrow(day, WAIT_BUCKETS), strict=True)]
-        journeys.append(journey_part(day))
+        waits = [a + b for a, b in zip(waits, day_waits, strict=True)]
+        journeys.append(part)
     resolved = fcr_of_journeys(journeys, rules.repeat_window_s)
     return _assemble(cells, agents, waits, resolved, tuple(store.survey_scores(start, end)), rules)
 

@@ -151,14 +151,17 @@ def store_kpi_groups(
 
     from callcenter.metrics.columnar import KPI_COLUMNS as COLUMNS
     from callcenter.metrics.columnar import kpis_arrow
-    from callcenter.store.archive import days
+    from callcenter.store.archive import map_days
 
-    out: dict[tuple[str, ...], Kpis] = {}
-    for day in days(store, lo, hi, columns=COLUMNS):
+    def of_day(day: Any) -> dict[tuple[str, ...], Kpis]:
         for column, value in (("queue", queue), ("agent", agent)):
             if value is not None:
                 day = day.filter(pc.equal(day[column], value))
-        for key, k in kpis_arrow(day, by, rules, interval=interval).items():
+        return kpis_arrow(day, by, rules, interval=interval)
+
+    out: dict[tuple[str, ...], Kpis] = {}
+    for found in map_days(store, lo, hi, COLUMNS, of_day):
+        for key, k in found.items():
             add_to(out, key, k)
     return dict(sorted(out.items()))
 
