@@ -121,6 +121,8 @@ class JournalSettings:
     # again with the usual back-off, resynchronising from Asterisk's status when the journal
     # takes writes again; "stop" stops the daemon (exit 1), for a supervisor to handle.
     on_failure: JournalFailure = "reconnect"
+    # Keep rows this many days once a checkpoint and the store cover them; None: keep everything.
+    retention_days: float | None = None
 
     @property
     def where(self) -> str:
@@ -382,6 +384,7 @@ def _journal(raw: object, base_dir: Path | None, problems: list[str]) -> Journal
         path=path,
         url=url,
         on_failure=section.get("on_failure", d.on_failure, rules.choice(JOURNAL_FAILURES)),
+        retention_days=section.get("retention_days", None, rules.optional(rules.number(above=0))),
     )
 
 

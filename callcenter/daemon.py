@@ -332,7 +332,13 @@ class Daemon:
             return 0
         count = 0
         for link in self.links:
-            for row in self.journal.rows(link.server.name, skip=self._resume(link)):
+            start, kept = self._resume(link), self.journal.pruned(link.server.name)
+            if start < kept:  # no usable checkpoint, and retention deleted the journal's first rows
+                log.warning("%s: the journal's first %d rows were deleted (journal.retention_days): the "
+                            "state is rebuilt from the rows kept, calls then in progress are adopted",
+                            link.server.name, kept)  # fmt: skip
+                start = link.position = kept
+            for row in self.journal.rows(link.server.name, skip=start):
                 link.recover(row)
                 count += 1
             tracker = link.ingest.tracker
@@ -383,7 +389,28 @@ class Daemon:
                 log.warning("%s: %s (the next start replays more of the journal)", link.server.name, exc)
                 continue
             saved += 1
+            await self._prune(link)
         return saved
+
+    async def _prune(self, link: PbxLink) -> None:
+        """Journal retention: rows older than ``journal.retention_days`` that the checkpoint just
+        saved covers (every sink, the store included, had them) are deleted."""
+        days = self.settings.journal.retention_days
+        if days is None or self.journal is None:
+            return
+        try:
+            deleted = await asyncio.to_thread(
+                self.journal.prune, link.server.name, link.position, time.time() - days * 86400.0
+            )
+        except JournalError as exc:
+            log.warning(
+                "%s: journal retention: %s (tried again at the next checkpoint)", link.server.name, exc
+            )
+            return
+        if deleted:
+            log.info(
+                "%s: journal retention: %d rows older than %g days deleted", link.server.name, deleted, days
+            )
 
     async def _checkpoints(self) -> None:
         while True:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import itertools
 import os
 import sqlite3
 import sys
@@ -49,6 +50,12 @@ CREATE TABLE IF NOT EXISTS ami_journal (
 
 # A server's rows in order, for resuming after a checkpoint (added to older journals when opened).
 _INDEX = "CREATE INDEX IF NOT EXISTS ami_journal_by_server ON ami_journal (server, seq)"
+# How many of each server's first rows retention has deleted: a position (a row's ordinal in its
+# server's history, what checkpoints and the store keep) stays the same after a prune.
+PRUNED_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS ami_journal_pruned (server TEXT PRIMARY KEY, rows BIGINT NOT NULL)"
+)
+PRUNE_BATCH = 10_000  # rows deleted per transaction: appends wait for one batch at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +93,21 @@ class JournalStore(Protocol):
 
     def rows(self, server: str | None = None, skip: int = 0) -> Iterator[JournalRow]:
         """Everything journaled, in arrival order (optionally one server's), read lazily;
-        ``skip``: leave out that server's first rows (resuming from a checkpoint)."""
+        ``skip``: leave out that server's first rows (resuming from a checkpoint), counted from
+        its very first row: rows pruned by retention count too (below them: from the first kept)."""
+        ...
+
+    def pruned(self, server: str) -> int:
+        """How many of the server's first rows retention has deleted."""
+        ...
+
+    def prune(self, server: str, upto: int, before: float) -> int:
+        """Delete the server's oldest rows that are among its first ``upto`` (those a checkpoint
+        and the store hold) and were received before ``before``; the number deleted."""
+        ...
+
+    def mark_pruned(self, server: str, rows: int) -> None:
+        """Record that the server's first ``rows`` are not here (a copy of a pruned journal)."""
         ...
 
     def servers(self) -> list[str]:
@@ -133,6 +154,10 @@ def copy_journal(source: JournalStore, target: JournalStore, batch: int = 5000) 
     committed in `target`: the JournalError says how many.
     """
     held = _last_rows(target)
+    for server in source.servers():  # positions count pruned rows: the copy must know of them
+        gone = source.pruned(server)
+        if gone and server not in held:
+            target.mark_pruned(server, gone)
     counts: dict[str, int] = {}
     pending: list[JournalRow] = []
     copied = 0
@@ -190,6 +215,7 @@ class SqliteJournal:
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.execute(_SCHEMA)
                 self._db.execute(_INDEX)
+                self._db.execute(PRUNED_SCHEMA)
             else:
                 if self.path.is_file() and self.path.stat().st_size == 0:
                     raise JournalError(f"{self.path}: an empty file; expected a callcenter journal (SQLite)")
@@ -247,6 +273,7 @@ class SqliteJournal:
         if server is not None:
             query += " WHERE server = ?"
             args = (server,)
+            skip = max(0, skip - self.pruned(server))
         if skip:
             query += " ORDER BY seq LIMIT -1 OFFSET ?"
             args = (*args, skip)
@@ -262,6 +289,57 @@ class SqliteJournal:
     def servers(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT DISTINCT server FROM ami_journal ORDER BY server")]
+
+    def pruned(self, server: str) -> int:
+        with self._lock:
+            return self._pruned(server)
+
+    def _pruned(self, server: str) -> int:
+        try:
+            query = "SELECT rows FROM ami_journal_pruned WHERE server = ?"
+            row = self._db.execute(query, (server,)).fetchone()
+        except sqlite3.OperationalError:  # a journal of an earlier release, opened read-only: never pruned
+            return 0
+        return 0 if row is None else int(row[0])
+
+    def prune(self, server: str, upto: int, before: float) -> int:
+        deleted = 0
+        while True:
+            with self._lock:
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    done = self._pruned(server)
+                    room = min(PRUNE_BATCH, upto - done)
+                    found = [] if room <= 0 else self._db.execute(
+                        "SELECT seq, received_at FROM ami_journal WHERE server = ? ORDER BY seq LIMIT ?",
+                        (server, room),
+                    ).fetchall()  # fmt: skip
+                    old = [seq for seq, _ in itertools.takewhile(lambda r: r[1] < before, found)]
+                    if old:
+                        self._db.execute(
+                            "DELETE FROM ami_journal WHERE server = ? AND seq BETWEEN ? AND ?",
+                            (server, old[0], old[-1]),
+                        )
+                        self._set_pruned(server, done + len(old))
+                    self._db.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise JournalError(f"{self.path}: cannot prune: {exc}") from exc
+            deleted += len(old)
+            if len(old) < PRUNE_BATCH:
+                return deleted
+
+    def mark_pruned(self, server: str, rows: int) -> None:
+        with self._lock:
+            self._set_pruned(server, rows)
+
+    def _set_pruned(self, server: str, rows: int) -> None:
+        self._db.execute(
+            "INSERT INTO ami_journal_pruned (server, rows) VALUES (?, ?)"
+            " ON CONFLICT (server) DO UPDATE SET rows = excluded.rows",
+            (server, rows),
+        )
 
     def close(self) -> None:
         with self._lock:

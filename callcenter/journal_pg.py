@@ -21,6 +21,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -30,7 +31,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 
-from callcenter.journal import JournalError, JournalRow
+from callcenter.journal import PRUNE_BATCH, PRUNED_SCHEMA, JournalError, JournalRow
 from callcenter.pgurl import passwords_of, redact
 
 log = logging.getLogger("callcenter")
@@ -79,6 +80,7 @@ class PgJournal:
             if create:
                 self._db.execute(_SCHEMA)
                 self._db.execute(_INDEX)
+                self._db.execute(PRUNED_SCHEMA)
             elif self._db.execute("SELECT to_regclass('ami_journal')").fetchone() == (None,):
                 raise JournalError(f"{self._target}: no ami_journal table here (not a journal)")
             self._db.execute(_COLUMNS + " LIMIT 0")  # an ami_journal of other columns fails here, not later
@@ -182,6 +184,8 @@ class PgJournal:
         if server is not None:
             query += " WHERE server = %s"
             args = (server,)
+        if server is not None:
+            skip = max(0, skip - self.pruned(server))
         tail = " ORDER BY seq" + (" OFFSET %s" if skip else "")
         if skip:
             args = (*args, skip)
@@ -207,6 +211,64 @@ class PgJournal:
                 self._rollback()
                 raise JournalError(f"{self._target}: cannot read the journal: {self._clean(exc)}") from None
         return found
+
+    def pruned(self, server: str) -> int:
+        with self._lock:
+            try:
+                found = self._pruned(server)
+                self._db.commit()
+            except psycopg.Error as exc:
+                self._rollback()
+                raise JournalError(f"{self._target}: cannot read the journal: {self._clean(exc)}") from None
+        return found
+
+    def _pruned(self, server: str) -> int:
+        if self._db.execute("SELECT to_regclass('ami_journal_pruned')").fetchone() == (None,):
+            return 0  # a journal of an earlier release, opened read-only: never pruned
+        row = self._db.execute("SELECT rows FROM ami_journal_pruned WHERE server = %s", (server,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def prune(self, server: str, upto: int, before: float) -> int:
+        deleted = 0
+        while True:
+            with self._lock:
+                try:
+                    done = self._pruned(server)
+                    room = min(PRUNE_BATCH, upto - done)
+                    found = [] if room <= 0 else self._db.execute(
+                        "SELECT seq, received_at FROM ami_journal WHERE server = %s ORDER BY seq LIMIT %s",
+                        (server, room),
+                    ).fetchall()  # fmt: skip
+                    old = [seq for seq, _ in itertools.takewhile(lambda r: r[1] < before, found)]
+                    if old:
+                        self._db.execute(
+                            "DELETE FROM ami_journal WHERE server = %s AND seq BETWEEN %s AND %s",
+                            (server, old[0], old[-1]),
+                        )
+                        self._set_pruned(server, done + len(old))
+                    self._db.commit()
+                except psycopg.Error as exc:
+                    self._rollback()
+                    raise JournalError(f"{self._target}: cannot prune: {self._clean(exc)}") from None
+            deleted += len(old)
+            if len(old) < PRUNE_BATCH:
+                return deleted
+
+    def mark_pruned(self, server: str, rows: int) -> None:
+        with self._lock:
+            try:
+                self._set_pruned(server, rows)
+                self._db.commit()
+            except psycopg.Error as exc:
+                self._rollback()
+                raise JournalError(f"{self._target}: cannot write the journal: {self._clean(exc)}") from None
+
+    def _set_pruned(self, server: str, rows: int) -> None:
+        self._db.execute(
+            "INSERT INTO ami_journal_pruned (server, rows) VALUES (%s, %s)"
+            " ON CONFLICT (server) DO UPDATE SET rows = excluded.rows",
+            (server, rows),
+        )
 
     def close(self) -> None:
         with self._lock:

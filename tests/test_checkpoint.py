@@ -96,6 +96,48 @@ async def test_a_restart_resumes_from_the_checkpoint(
     full.journal.close()  # type: ignore[union-attr]
 
 
+async def test_journal_retention_prunes_what_the_checkpoint_covers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With journal.retention_days, the checkpoint at the stop deletes the rows it covers that are
+    old enough (here all: 0 days); the next start resumes from the checkpoint as before, and a
+    start without one rebuilds from the rows kept and says so."""
+    traffic = TrafficSpec(calls_per_hour=(900.0,), talk_s=40.0, patience_s=45.0, agents=default_agents())
+    options = ServerOptions(port=0, username="cc", secret="pw", speed=100.0)
+    _, _, server = build(SimulatorRun(CallCenterSpec(), traffic, options, seed=8))
+    async with server:
+        settings = parse_settings({
+            "ami": {"servers": [{"name": "pbx", "port": server.port, "username": "cc", "secret": "pw"}]},
+            "journal": {"path": str(tmp_path / "journal.sqlite3"), "retention_days": 1e-9},
+            "web": {"enabled": False},
+        })  # fmt: skip
+        first = Daemon(settings)
+        running = asyncio.create_task(first.run())
+        await first.links[0].client.wait_up(5)
+        await _virtual(server, 120)
+        caplog.set_level(logging.INFO, logger="callcenter")
+        first.stop()
+        await asyncio.wait_for(running, 10)
+    stopped = _state(first)
+    assert f"journal retention: {stopped[0]} rows older than" in caplog.text
+    journal = open_journal(settings.journal, create=False)
+    assert journal.pruned("pbx") == stopped[0] and list(journal.rows("pbx")) == []
+    journal.close()
+    resumed = Daemon(settings)
+    assert resumed.recover() == 0 and _state(resumed) == stopped
+    resumed.store.close()  # type: ignore[union-attr]
+    resumed.journal.close()  # type: ignore[union-attr]
+    store = open_store(tmp_path / "store.sqlite3")
+    store.save_checkpoint("pbx", 0, 0.0, b"gone")  # no usable checkpoint any more
+    store.close()
+    caplog.clear()
+    rebuilt = Daemon(settings)
+    assert rebuilt.recover() == 0 and rebuilt.links[0].position == stopped[0]
+    assert f"the journal's first {stopped[0]} rows were deleted" in caplog.text
+    rebuilt.store.close()  # type: ignore[union-attr]
+    rebuilt.journal.close()  # type: ignore[union-attr]
+
+
 def test_the_journal_skips_a_servers_first_rows(tmp_path: Path) -> None:
     from callcenter.config import JournalSettings
     from callcenter.journal import DATA, JournalRow

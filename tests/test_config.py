@@ -242,6 +242,8 @@ def test_secret_is_not_in_repr() -> None:
             "ami.servers[0].connect_timeout_s: expected a number > 0, got -1",
         ),
         (with_server(action_timeout_s=0), "ami.servers[0].action_timeout_s: expected a number > 0, got 0"),
+        ({"journal": {"retention_days": 0}}, "journal.retention_days: expected a number > 0, got 0"),
+        ({"journal": {"retention_days": "30d"}}, "journal.retention_days: expected a number > 0, got '30d'"),
         (
             with_server(ping_interval_s="5s"),
             "ami.servers[0].ping_interval_s: expected a number > 0, got '5s'",
@@ -356,7 +358,7 @@ def test_unknown_key_is_reported_with_the_allowed_keys() -> None:
         ({"ami": {"server": []}}, "ami.server: unknown key (expected one of: servers)"),
         (
             {"journal": {"file": "x"}},
-            "journal.file: unknown key (expected one of: enabled, path, url, on_failure)",
+            "journal.file: unknown key (expected one of: enabled, path, url, on_failure, retention_days)",
         ),
         (
             {"tracking": {"queues": {"q": {"service_level": 20}}}},

@@ -99,6 +99,23 @@ def test_an_empty_journal(journal: JournalStore) -> None:
     assert journal.servers() == [] and list(journal.rows()) == []
 
 
+def test_retention_deletes_old_covered_rows_and_positions_stay(journal: JournalStore) -> None:
+    """prune(server, upto, before) deletes the server's first rows among the first ``upto`` that
+    were received before ``before``; a position (rows skipped) means the same row afterwards."""
+    rows = [JournalRow(s, float(i), DATA, f"{s}{i}".encode()) for i in range(10) for s in ("a", "b")]
+    journal.append(rows)
+    assert journal.prune("a", upto=6, before=4.0) == 4  # rows 0-3: received before 4.0 (and < 6)
+    assert journal.pruned("a") == 4 and journal.pruned("b") == 0
+    assert [r.data for r in journal.rows("a", skip=5)] == [b"a5", b"a6", b"a7", b"a8", b"a9"]
+    kept = [r.data for r in journal.rows("a", skip=0)]
+    assert kept[0] == b"a4" and len(kept) == 6  # below the pruned rows: from the first kept
+    assert journal.prune("a", upto=6, before=100.0) == 2  # now the checkpoint's 6 rows bound it
+    assert journal.prune("a", upto=6, before=100.0) == 0
+    assert [r.data for r in journal.rows("a", skip=6)] == [b"a6", b"a7", b"a8", b"a9"]
+    assert len(list(journal.rows("b"))) == 10  # another server's rows are untouched
+    assert [r.data for r in journal.rows()][:3] == [b"b0", b"b1", b"b2"]
+
+
 def test_copy_keeps_order_and_counts_per_server(tmp_path: Path, postgres_url: str) -> None:
     source = open_journal(JournalSettings(path=str(tmp_path / "source.sqlite3")))
     rows = [JournalRow(f"pbx{i % 3}", float(i), DATA, bytes([i % 256]) * (i % 5)) for i in range(1234)]
@@ -107,6 +124,20 @@ def test_copy_keeps_order_and_counts_per_server(tmp_path: Path, postgres_url: st
     try:
         assert copy_journal(source, target, batch=100) == {"pbx0": 412, "pbx1": 411, "pbx2": 411}
         assert list(target.rows()) == rows
+    finally:
+        source.close()
+        target.close()
+
+
+def test_a_copy_of_a_pruned_journal_keeps_its_positions(tmp_path: Path, postgres_url: str) -> None:
+    source = open_journal(JournalSettings(path=str(tmp_path / "source.sqlite3")))
+    source.append([JournalRow("pbx", float(i), DATA, b"%d" % i) for i in range(20)])
+    assert source.prune("pbx", upto=8, before=1e9) == 8
+    target = open_journal(JournalSettings(url=postgres_url))
+    try:
+        assert copy_journal(source, target) == {"pbx": 12}
+        assert target.pruned("pbx") == 8
+        assert [r.data for r in target.rows("pbx", skip=15)] == [b"15", b"16", b"17", b"18", b"19"]
     finally:
         source.close()
         target.close()
