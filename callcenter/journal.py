@@ -26,10 +26,10 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from callcenter.config import ConfigError, JournalSettings, parse_settings
 from callcenter.pgurl import looks_like_url, redact
@@ -143,6 +143,45 @@ def journal_settings(target: str) -> JournalSettings:
         return parse_settings({"journal": {"url": target}}).journal
     except ConfigError as exc:  # the same check, and message, as journal.url in a config file
         raise JournalError(f"{redact(target)}: {exc.problems[0].partition(': ')[2]}") from None
+
+
+def upsert_pruned_sql(mark: str) -> str:
+    return (f"INSERT INTO ami_journal_pruned (server, rows) VALUES ({mark}, {mark})"
+            " ON CONFLICT (server) DO UPDATE SET rows = excluded.rows")  # fmt: skip
+
+
+def prune_batch(
+    execute: Callable[[str, tuple[Any, ...]], Any],
+    mark: str,
+    server: str,
+    done: int,
+    upto: int,
+    before: float,
+) -> int:
+    """One batch of a journal's ``prune``, inside the caller's transaction (``mark``: the driver's
+    placeholder): of the server's first ``upto`` rows, those left (``done`` are gone already)
+    that were received before ``before``, at most PRUNE_BATCH; the number deleted."""
+    room = min(PRUNE_BATCH, upto - done)
+    if room <= 0:
+        return 0
+    query = f"SELECT seq, received_at FROM ami_journal WHERE server = {mark} ORDER BY seq LIMIT {mark}"
+    found = execute(query, (server, room)).fetchall()
+    old = [seq for seq, _ in itertools.takewhile(lambda r: r[1] < before, found)]
+    if old:  # the server's first rows are contiguous in its seq order: one range
+        execute(f"DELETE FROM ami_journal WHERE server = {mark} AND seq BETWEEN {mark} AND {mark}",
+                (server, old[0], old[-1]))  # fmt: skip
+        execute(upsert_pruned_sql(mark), (server, done + len(old)))
+    return len(old)
+
+
+def prune_in_batches(batch: Callable[[], int]) -> int:
+    """Run one-transaction batches until one deletes less than a full batch; the total deleted."""
+    deleted = 0
+    while True:
+        step = batch()
+        deleted += step
+        if step < PRUNE_BATCH:
+            return deleted
 
 
 def copy_journal(source: JournalStore, target: JournalStore, batch: int = 5000) -> dict[str, int]:
@@ -303,43 +342,26 @@ class SqliteJournal:
         return 0 if row is None else int(row[0])
 
     def prune(self, server: str, upto: int, before: float) -> int:
-        deleted = 0
-        while True:
+        def batch() -> int:
             with self._lock:
                 try:
                     self._db.execute("BEGIN IMMEDIATE")
-                    done = self._pruned(server)
-                    room = min(PRUNE_BATCH, upto - done)
-                    found = [] if room <= 0 else self._db.execute(
-                        "SELECT seq, received_at FROM ami_journal WHERE server = ? ORDER BY seq LIMIT ?",
-                        (server, room),
-                    ).fetchall()  # fmt: skip
-                    old = [seq for seq, _ in itertools.takewhile(lambda r: r[1] < before, found)]
-                    if old:
-                        self._db.execute(
-                            "DELETE FROM ami_journal WHERE server = ? AND seq BETWEEN ? AND ?",
-                            (server, old[0], old[-1]),
-                        )
-                        self._set_pruned(server, done + len(old))
+                    deleted = prune_batch(self._db.execute, "?", server, self._pruned(server), upto, before)
                     self._db.execute("COMMIT")
                 except sqlite3.Error as exc:
                     if self._db.in_transaction:
                         self._db.execute("ROLLBACK")
                     raise JournalError(f"{self.path}: cannot prune: {exc}") from exc
-            deleted += len(old)
-            if len(old) < PRUNE_BATCH:
-                return deleted
+            return deleted
+
+        return prune_in_batches(batch)
 
     def mark_pruned(self, server: str, rows: int) -> None:
         with self._lock:
             self._set_pruned(server, rows)
 
     def _set_pruned(self, server: str, rows: int) -> None:
-        self._db.execute(
-            "INSERT INTO ami_journal_pruned (server, rows) VALUES (?, ?)"
-            " ON CONFLICT (server) DO UPDATE SET rows = excluded.rows",
-            (server, rows),
-        )
+        self._db.execute(upsert_pruned_sql("?"), (server, rows))
 
     def close(self) -> None:
         with self._lock:

@@ -21,7 +21,6 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -31,7 +30,14 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 
-from callcenter.journal import PRUNE_BATCH, PRUNED_SCHEMA, JournalError, JournalRow
+from callcenter.journal import (
+    PRUNED_SCHEMA,
+    JournalError,
+    JournalRow,
+    prune_batch,
+    prune_in_batches,
+    upsert_pruned_sql,
+)
 from callcenter.pgurl import passwords_of, redact
 
 log = logging.getLogger("callcenter")
@@ -229,30 +235,17 @@ class PgJournal:
         return 0 if row is None else int(row[0])
 
     def prune(self, server: str, upto: int, before: float) -> int:
-        deleted = 0
-        while True:
+        def batch() -> int:
             with self._lock:
                 try:
-                    done = self._pruned(server)
-                    room = min(PRUNE_BATCH, upto - done)
-                    found = [] if room <= 0 else self._db.execute(
-                        "SELECT seq, received_at FROM ami_journal WHERE server = %s ORDER BY seq LIMIT %s",
-                        (server, room),
-                    ).fetchall()  # fmt: skip
-                    old = [seq for seq, _ in itertools.takewhile(lambda r: r[1] < before, found)]
-                    if old:
-                        self._db.execute(
-                            "DELETE FROM ami_journal WHERE server = %s AND seq BETWEEN %s AND %s",
-                            (server, old[0], old[-1]),
-                        )
-                        self._set_pruned(server, done + len(old))
+                    deleted = prune_batch(self._db.execute, "%s", server, self._pruned(server), upto, before)
                     self._db.commit()
                 except psycopg.Error as exc:
                     self._rollback()
                     raise JournalError(f"{self._target}: cannot prune: {self._clean(exc)}") from None
-            deleted += len(old)
-            if len(old) < PRUNE_BATCH:
-                return deleted
+            return deleted
+
+        return prune_in_batches(batch)
 
     def mark_pruned(self, server: str, rows: int) -> None:
         with self._lock:
@@ -264,11 +257,7 @@ class PgJournal:
                 raise JournalError(f"{self._target}: cannot write the journal: {self._clean(exc)}") from None
 
     def _set_pruned(self, server: str, rows: int) -> None:
-        self._db.execute(
-            "INSERT INTO ami_journal_pruned (server, rows) VALUES (%s, %s)"
-            " ON CONFLICT (server) DO UPDATE SET rows = excluded.rows",
-            (server, rows),
-        )
+        self._db.execute(upsert_pruned_sql("%s"), (server, rows))
 
     def close(self) -> None:
         with self._lock:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from callcenter import checkpoint
-from callcenter.config import parse_settings
+from callcenter.config import Settings, parse_settings
 from callcenter.daemon import Daemon
 from callcenter.demo import SimulatorRun, build
 from callcenter.ingest import Ingest
@@ -56,44 +56,54 @@ def _state(daemon: Daemon) -> tuple[object, ...]:
     return link.position, stints, agents, figures
 
 
-async def test_a_restart_resumes_from_the_checkpoint(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Run, stop (a checkpoint at the stop), run again: the second start replays no journal row
-    and holds the state a full replay of the journal gives."""
+async def _run_for(virtual_s: float, journal: dict[str, object]) -> tuple[Settings, Daemon]:
+    """A daemon on a loaded simulated center for ``virtual_s`` seconds, then stopped cleanly."""
     traffic = TrafficSpec(calls_per_hour=(900.0,), talk_s=40.0, patience_s=45.0, agents=default_agents())
     options = ServerOptions(port=0, username="cc", secret="pw", speed=100.0)
     _, _, server = build(SimulatorRun(CallCenterSpec(), traffic, options, seed=8))
     async with server:
         settings = parse_settings({
             "ami": {"servers": [{"name": "pbx", "port": server.port, "username": "cc", "secret": "pw"}]},
-            "journal": {"path": str(tmp_path / "journal.sqlite3")},
+            "journal": journal,
             "web": {"enabled": False},
         })  # fmt: skip
-        first = Daemon(settings)
-        running = asyncio.create_task(first.run())
-        await first.links[0].client.wait_up(5)
-        await _virtual(server, 300)
-        first.stop()
+        daemon = Daemon(settings)
+        running = asyncio.create_task(daemon.run())
+        await daemon.links[0].client.wait_up(5)
+        await _virtual(server, virtual_s)
+        daemon.stop()
         await asyncio.wait_for(running, 10)
+    return settings, daemon
+
+
+def _recovered(settings: Settings) -> tuple[Daemon, int]:
+    """A fresh daemon's recovery (files closed after): the daemon and the rows it replayed."""
+    daemon = Daemon(settings)
+    replayed = daemon.recover()
+    daemon.store.close()  # type: ignore[union-attr]
+    daemon.journal.close()  # type: ignore[union-attr]
+    return daemon, replayed
+
+
+async def test_a_restart_resumes_from_the_checkpoint(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Run, stop (a checkpoint at the stop), run again: the second start replays no journal row
+    and holds the state a full replay of the journal gives."""
+    settings, first = await _run_for(300, {"path": str(tmp_path / "journal.sqlite3")})
     stopped = _state(first)
     assert stopped[0] > 50 and stopped[1], "calls in progress at the stop"
     caplog.set_level(logging.INFO, logger="callcenter")
-    resumed = Daemon(settings)
-    assert resumed.recover() == 0  # every row was in the checkpoint
+    resumed, replayed = _recovered(settings)
+    assert replayed == 0  # every row was in the checkpoint
     assert f"resumed from the checkpoint at journal row {stopped[0]}" in caplog.text
     assert _state(resumed) == stopped
-    resumed.store.close()  # type: ignore[union-attr]
-    resumed.journal.close()  # type: ignore[union-attr]
     # the same state as replaying the whole journal
     store = open_store(tmp_path / "store.sqlite3")
     store.save_checkpoint("pbx", 0, 0.0, b"gone")  # damaged: ignored
     store.close()
-    full = Daemon(settings)
-    assert full.recover() == stopped[0]
-    assert _state(full) == stopped
-    full.store.close()  # type: ignore[union-attr]
-    full.journal.close()  # type: ignore[union-attr]
+    full, replayed = _recovered(settings)
+    assert replayed == stopped[0] and _state(full) == stopped
 
 
 async def test_journal_retention_prunes_what_the_checkpoint_covers(
@@ -102,40 +112,23 @@ async def test_journal_retention_prunes_what_the_checkpoint_covers(
     """With journal.retention_days, the checkpoint at the stop deletes the rows it covers that are
     old enough (here all: 0 days); the next start resumes from the checkpoint as before, and a
     start without one rebuilds from the rows kept and says so."""
-    traffic = TrafficSpec(calls_per_hour=(900.0,), talk_s=40.0, patience_s=45.0, agents=default_agents())
-    options = ServerOptions(port=0, username="cc", secret="pw", speed=100.0)
-    _, _, server = build(SimulatorRun(CallCenterSpec(), traffic, options, seed=8))
-    async with server:
-        settings = parse_settings({
-            "ami": {"servers": [{"name": "pbx", "port": server.port, "username": "cc", "secret": "pw"}]},
-            "journal": {"path": str(tmp_path / "journal.sqlite3"), "retention_days": 1e-9},
-            "web": {"enabled": False},
-        })  # fmt: skip
-        first = Daemon(settings)
-        running = asyncio.create_task(first.run())
-        await first.links[0].client.wait_up(5)
-        await _virtual(server, 120)
-        caplog.set_level(logging.INFO, logger="callcenter")
-        first.stop()
-        await asyncio.wait_for(running, 10)
+    caplog.set_level(logging.INFO, logger="callcenter")
+    journal = {"path": str(tmp_path / "journal.sqlite3"), "retention_days": 1e-9}
+    settings, first = await _run_for(120, journal)
     stopped = _state(first)
     assert f"journal retention: {stopped[0]} rows older than" in caplog.text
-    journal = open_journal(settings.journal, create=False)
-    assert journal.pruned("pbx") == stopped[0] and list(journal.rows("pbx")) == []
-    journal.close()
-    resumed = Daemon(settings)
-    assert resumed.recover() == 0 and _state(resumed) == stopped
-    resumed.store.close()  # type: ignore[union-attr]
-    resumed.journal.close()  # type: ignore[union-attr]
+    kept = open_journal(settings.journal, create=False)
+    assert kept.pruned("pbx") == stopped[0] and list(kept.rows("pbx")) == []
+    kept.close()
+    resumed, replayed = _recovered(settings)
+    assert replayed == 0 and _state(resumed) == stopped
     store = open_store(tmp_path / "store.sqlite3")
     store.save_checkpoint("pbx", 0, 0.0, b"gone")  # no usable checkpoint any more
     store.close()
     caplog.clear()
-    rebuilt = Daemon(settings)
-    assert rebuilt.recover() == 0 and rebuilt.links[0].position == stopped[0]
+    rebuilt, replayed = _recovered(settings)
+    assert replayed == 0 and rebuilt.links[0].position == stopped[0]
     assert f"the journal's first {stopped[0]} rows were deleted" in caplog.text
-    rebuilt.store.close()  # type: ignore[union-attr]
-    rebuilt.journal.close()  # type: ignore[union-attr]
 
 
 def test_the_journal_skips_a_servers_first_rows(tmp_path: Path) -> None:
