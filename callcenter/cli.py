@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from callcenter import __version__
+from callcenter.reports import TABLES
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -463,9 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_replay)
     p = sub.add_parser(
-        "export", help="stints, journeys, agents or KPIs from a store, as CSV, JSON, xlsx or Parquet"
+        "export",
+        help="stints, journeys, agents, KPIs, agents' sessions, pauses or unanswered rings from a store, "
+        "as CSV, JSON, xlsx or Parquet",
     )
-    p.add_argument("table", choices=["stints", "journeys", "agents", "kpis"])
+    p.add_argument("table", choices=TABLES)  # stints, journeys, agents, kpis, sessions, pauses, rings
     _analysis_options(p)
     p.add_argument("--from", dest="start", help="first day (or moment) included, site time")
     p.add_argument("--to", dest="end", help="first day (or moment) excluded, site time")

@@ -63,6 +63,72 @@ def test_the_pinned_ends_agree_with_queue_log(name: str) -> None:
         ), r
 
 
+# The lab's members (QueueAdd at each scenario's start): interface Local/agentN@agents/n, name by N.
+LAB_NAMES = (
+    "Ana",
+    "Bruno",
+    "Carla",
+    "Diego",
+    "Elena",
+    "Facundo",
+    "Gabriela",
+    "Hugo",
+    "Ines",
+    "Julia",
+    "Kevin",
+)
+NAME_OF = {f"Local/agent{n}@agents/n": name for n, name in enumerate(LAB_NAMES, 1)}
+
+
+def _queue_log_spans(
+    name: str,
+) -> tuple[set[tuple[str, str, int, int]], set[tuple[str, str, int, int]], list[tuple[str, str, str, int]]]:
+    """From queue_log alone: sessions (queue, interface, login, logout), pauses (queue, agent,
+    from, to) and unanswered rings (call, queue, agent, second). queue_log names the interface in
+    ADDMEMBER/REMOVEMEMBER and the agent in PAUSE/UNPAUSE; a PAUSE while paused (the same
+    reason) goes on with the first one, an UNPAUSE while not paused does nothing."""
+    sessions, pauses, rings = set(), set(), []
+    logged: dict[tuple[str, str], int] = {}
+    paused: dict[tuple[str, str], int] = {}
+    for line in (TRACES / f"{name}.queue_log").read_text(encoding="utf-8").splitlines():
+        f = line.split("|")
+        at, call, queue, agent, verb, data = int(f[0]), f[1], f[2], f[3], f[4], f[5:]
+        if verb == "ADDMEMBER":
+            logged[(queue, agent)] = at
+            if data and data[0] == "PAUSED":
+                paused[(queue, NAME_OF[agent])] = at
+        elif verb == "REMOVEMEMBER":
+            if (queue, agent) in logged:
+                sessions.add((queue, agent, logged.pop((queue, agent)), at))
+            if (queue, NAME_OF[agent]) in paused:
+                pauses.add((queue, NAME_OF[agent], paused.pop((queue, NAME_OF[agent])), at))
+        elif verb == "PAUSE":
+            paused.setdefault((queue, agent), at)
+        elif verb == "UNPAUSE" and (queue, agent) in paused:
+            pauses.add((queue, agent, paused.pop((queue, agent)), at))
+        elif verb == "RINGNOANSWER":
+            rings.append((call, queue, agent, at))
+    return sessions, pauses, sorted(rings)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_the_pinned_sessions_pauses_and_rings_agree_with_queue_log(name: str) -> None:
+    """SessionEnded, PauseEnded and RingUnanswered against queue_log's ADDMEMBER/REMOVEMEMBER,
+    PAUSE/UNPAUSE and RINGNOANSWER (whole seconds there; AMI's times floored)."""
+    with gzip.open(golden(name), "rt", encoding="utf-8") as f:
+        changes = [json.loads(line) for line in f]
+    sessions, pauses, rings = _queue_log_spans(name)
+    got_sessions = {(c["queue"], c["interface"], int(c["since"]), int(c["until"]))
+                    for c in changes if c["change"] == "SessionEnded" and c["whole"]}  # fmt: skip
+    assert got_sessions == sessions
+    got_pauses = {(c["queue"], c["name"], int(c["since"]), int(c["until"]))
+                  for c in changes if c["change"] == "PauseEnded" and c["whole"]}  # fmt: skip
+    assert got_pauses == pauses
+    got_rings = sorted((c["call_id"], c["queue"], c["member"], int(c["at"]))
+                       for c in changes if c["change"] == "RingUnanswered")  # fmt: skip
+    assert got_rings == rings
+
+
 if __name__ == "__main__":
     for scenario in SCENARIOS:
         with gzip.open(golden(scenario), "wt", encoding="utf-8", compresslevel=9) as out:

@@ -132,6 +132,33 @@ def test_export_stints_csv_and_kpis_json(store: Path, tmp_path: Path) -> None:
     assert days[0]["service_level_variant"] == "short_abandons_ignored"
 
 
+def test_export_agents_sessions_pauses_and_rings(tmp_path: Path) -> None:
+    """The lab's login-and-pause trace replayed into a store, exported: the sessions and pauses
+    are queue_log's (ADDMEMBER 1795346579 → REMOVEMEMBER 1795346592 for Ana; Bruno PAUSE lunch
+    at 1795346581 → UNPAUSE at 1795346588), the ring-no-answer trace's one RINGNOANSWER."""
+    store = tmp_path / "store.sqlite3"
+    for trace in ("i_agent_login_pause", "h_ring_no_answer"):
+        done = cli("replay", str(TRACES / f"{trace}.ami.gz"), "--store", str(store))
+        assert done.returncode == 0, done.stderr
+    got = {}
+    for name in ("sessions", "pauses", "rings"):
+        out = tmp_path / f"{name}.json"
+        done = cli("export", name, "--store", str(store), "--timezone", "UTC", "--out", str(out))
+        assert done.returncode == 0, done.stderr
+        got[name] = json.loads(out.read_text())
+    (ana,) = got["sessions"]
+    assert (ana["agent"], ana["login_at"][:19], ana["logout_at"][:19]) == (
+        "Ana",
+        "2026-11-22T11:22:59",
+        "2026-11-22T11:23:12",
+    )
+    lunch = next(p for p in got["pauses"] if p["reason"] == "lunch")
+    assert (lunch["agent"], lunch["paused_at"][:19], lunch["unpaused_at"][:19], lunch["whole"]) == (
+        "Bruno", "2026-11-22T11:23:01", "2026-11-22T11:23:08", True,
+    )  # fmt: skip
+    assert [(r["queue"], r["agent"]) for r in got["rings"]] == [("support", "Ana")]
+
+
 def test_export_xlsx_and_parquet_read_back(store: Path, tmp_path: Path) -> None:
     openpyxl = pytest.importorskip("openpyxl")
     pq = pytest.importorskip("pyarrow.parquet")
@@ -211,13 +238,19 @@ def test_the_report_shows_each_agents_time(store: Path) -> None:
         [],
         [(100 + i, AgentChanged(t, "PJSIP/1001", "Ana", st, "lunch")) for i, (t, st) in enumerate(states)],
     )
+    from callcenter.queues.changes import RingUnanswered
+
+    rang = [at(1, 9, 5), at(1, 9, 6), at(1, 0, 0) - 60]  # the last one in September
+    s.write_changes("pbx", [(200 + i, RingUnanswered(t, "c1", "support", "Ana", "PJSIP/1001", 15.0))
+                            for i, t in enumerate(rang)])  # fmt: skip
     data = month_data_from_store(s, "2026-10", RULES)
     s.close()
     report = figures(data, "2026-10", RULES)
     ana = report.agent_time["Ana"]
     # available 10 + 20 min, on call 30 min: occupancy 50 %; logged in 75 min (with 15 paused): 40 %
     assert (ana.occupancy_pct, ana.utilization_pct, ana.pauses) == (50.0, 40.0, {"lunch": (1, 900.0)})
-    assert "<th>Occupancy</th>" in render(report)
+    assert report.rings_unanswered == {"Ana": 2}
+    assert "<th>Occupancy</th>" in render(report) and "<th>Rings unanswered</th>" in render(report)
 
 
 @pytest.mark.parametrize(("by", "interval"), [("queue", "day"), ("interval", "day"), ("agent", "day"),

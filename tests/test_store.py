@@ -111,6 +111,21 @@ def test_business_hours_in_the_database(store: SqlStore) -> None:
     assert store.fcr(0.0, 2e9, 86400.0, rules) == (1, 2)
 
 
+def test_sessions_pauses_and_rings_are_stored_once(store: SqlStore) -> None:
+    batch = [
+        (5, ch.SessionEnded("support", "PJSIP/1", "Ana", 100.0, 900.0)),
+        (5, ch.PauseEnded("support", "PJSIP/1", "Ana", "lunch", 200.0, 500.0, whole=False)),
+        (6, ch.RingUnanswered(300.0, "c1", "support", "Ana", "PJSIP/1", 15.0)),
+        (7, ch.RingUnanswered(310.0, "c2", "support", "Bea", "PJSIP/2", None)),
+    ]
+    for _ in range(2):  # a batch written again (a catch-up from the journal) adds nothing
+        store.write_changes("pbx1", batch)
+    assert store.sessions(0.0, 2e9) == [("support", "PJSIP/1", "Ana", 100.0, 900.0, True)]
+    assert store.pauses(0.0, 2e9) == [("support", "PJSIP/1", "Ana", "lunch", 200.0, 500.0, False)]
+    assert store.ring_no_answers(0.0, 305.0) == [(300.0, "c1", "support", "Ana", "PJSIP/1", 15.0)]
+    assert len(store.ring_no_answers(0.0, 2e9)) == 2 and store.sessions(901.0, 2e9) == []
+
+
 def test_writing_twice_stores_once(store: SqlStore) -> None:
     assert store.write("pbx1", [(10, ANSWERED)], [(11, PAUSE)]) == 1
     assert store.write("pbx1", [(10, ANSWERED), (12, ADOPTED)], [(11, PAUSE)]) == 1

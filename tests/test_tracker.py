@@ -548,3 +548,39 @@ def test_calls_asterisk_counted_and_the_daemon_never_saw_are_flagged() -> None:
     # nothing new on either side: no flag; counters that went back (Asterisk restarted): no flag
     assert [c for c in run(t, *_counters(700, 13, 4)) if isinstance(c, ch.CallsUnseen)] == []
     assert [c for c in run(t, *_counters(800, 0, 0)) if isinstance(c, ch.CallsUnseen)] == []
+
+
+def test_sessions_and_pauses_per_queue_end_as_intervals() -> None:
+    """Login to logout and pause to unpause per queue; a new reason ends a pause and begins
+    another; a logout ends the pause first; what a snapshot showed has no known beginning."""
+    t = Tracker()
+    out = run(
+        t,
+        member(10, "added"),
+        member(20, "pause", paused=True, reason="lunch"),
+        member(25, "pause", paused=True, reason="lunch"),  # paused again, same reason: the same pause
+        member(50, "pause", paused=True, reason="training"),
+        member(70, "pause"),
+        member(80, "pause", paused=True, reason="break"),
+        member(90, "removed"),
+        member(95, "snapshot", BRUNO, "Bruno", paused=True, reason="meeting"),
+        member(99, "removed", BRUNO, "Bruno"),
+    )
+    spans = [c for c in out if isinstance(c, ch.SessionEnded | ch.PauseEnded)]
+    assert spans == [
+        ch.PauseEnded("support", ANA, "Ana", "lunch", 20, 50),
+        ch.PauseEnded("support", ANA, "Ana", "training", 50, 70),
+        ch.PauseEnded("support", ANA, "Ana", "break", 80, 90),
+        ch.SessionEnded("support", ANA, "Ana", 10, 90),
+        ch.PauseEnded("support", BRUNO, "Bruno", "meeting", 95, 99, whole=False),
+        ch.SessionEnded("support", BRUNO, "Bruno", 95, 99, whole=False),
+    ]
+
+
+def test_an_unanswered_ring_is_a_change() -> None:
+    t = Tracker()
+    out = run(t, member(0, "added"), join(1), ev.AgentRang(2, "c1", "support", "Ana", ANA),
+              ev.AgentRingUnanswered(17, "c1", "support", "Ana", ANA, 15.0))  # fmt: skip
+    assert [c for c in out if isinstance(c, ch.RingUnanswered)] == [
+        ch.RingUnanswered(17, "c1", "support", "Ana", ANA, 15.0)
+    ]

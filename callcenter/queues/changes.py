@@ -59,6 +59,46 @@ class AgentChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionEnded:
+    """An agent's session in a queue is over (logged out, or removed): from login to logout.
+    ``whole`` False: one end happened while the daemon was not looking (a login before it
+    started, a logout during a link gap); that end is when it found out."""
+
+    queue: str
+    interface: str
+    name: str
+    since: float
+    until: float
+    whole: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PauseEnded:
+    """An agent's pause in a queue is over (unpaused, paused again for another reason, or logged
+    out): its reason and span; ``whole`` as in :class:`SessionEnded`."""
+
+    queue: str
+    interface: str
+    name: str
+    reason: str
+    since: float
+    until: float
+    whole: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RingUnanswered:
+    """An agent's phone rang with a queue call and was not answered (app_queue's RNA)."""
+
+    at: float
+    call_id: str
+    queue: str
+    member: str
+    interface: str
+    ring_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class LinkResynced:
     """After a reconnect, the state was matched against Asterisk's own snapshot."""
 
@@ -121,4 +161,7 @@ Change = (
     | SurveyAnswered
     | IvrChoiceMade
     | CallsUnseen
+    | SessionEnded
+    | PauseEnded
+    | RingUnanswered
 )

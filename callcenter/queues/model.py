@@ -163,6 +163,10 @@ class Member:
     penalty: int = 0
     wrapup_s: int = 0
     logged_in: bool = True
+    since: float = 0.0  # when the session began (or was first seen, ``since_seen`` False)
+    since_seen: bool = True
+    paused_since: float = 0.0  # when the current pause began (or was first seen)
+    paused_seen: bool = True
 
     @property
     def usable(self) -> bool:

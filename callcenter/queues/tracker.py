@@ -316,6 +316,7 @@ class Tracker:
         agent = self._agent(e.interface, e.member)
         agent.ring_no_answer += 1
         agent.ringing.discard(e.call_id)
+        out.append(ch.RingUnanswered(e.at, e.call_id, e.queue, e.member, e.interface, e.ring_s))
         stint = self.stints.get(e.call_id)
         if stint is not None:
             stint.ring_no_answer += 1
@@ -412,20 +413,42 @@ class Tracker:
         agent = self._agent(e.interface, e.member)
         self._queue(e.queue)
         if e.change == "removed":
-            members.pop(e.interface, None)
+            gone = members.pop(e.interface, None)
+            if gone is not None:
+                self._session_ended(gone, e.at, True, out)
         else:
             member = members.get(e.interface)
+            # only these events tell the moment a login or a pause began or ended; a snapshot or
+            # a status report shows a state already reached
+            login, pausing = e.change == "added", e.change in ("pause", "added")
             if member is None:
-                member = members[e.interface] = Member(e.queue, e.member, e.interface)
+                member = members[e.interface] = Member(
+                    e.queue, e.member, e.interface, since=e.at, since_seen=login
+                )
             member.name = e.member
             member.device = e.device
+            reason = e.paused_reason if e.paused else ""
+            if member.paused and (not e.paused or reason != member.paused_reason):
+                self._pause_ended(member, e.at, pausing, out)  # unpaused, or paused again for another reason
+            if e.paused and (not member.paused or reason != member.paused_reason):
+                member.paused_since, member.paused_seen = e.at, pausing
             member.paused = e.paused
-            member.paused_reason = e.paused_reason if e.paused else ""
+            member.paused_reason = reason
             member.penalty = e.penalty
             member.wrapup_s = e.wrapup_s
             if self.snapshot is not None and e.change == "snapshot":
                 self.snapshot.members.setdefault(e.queue, set()).add(e.interface)
         self._agent_changed(agent, e.at, out)
+
+    def _session_ended(self, member: Member, at: float, seen: bool, out: list[ch.Change]) -> None:
+        if member.paused:
+            self._pause_ended(member, at, seen, out)
+        out.append(ch.SessionEnded(member.queue, member.interface, member.name, member.since, at,
+                                   member.since_seen and seen))  # fmt: skip
+
+    def _pause_ended(self, member: Member, at: float, seen: bool, out: list[ch.Change]) -> None:
+        out.append(ch.PauseEnded(member.queue, member.interface, member.name, member.paused_reason,
+                                 member.paused_since, at, member.paused_seen and seen))  # fmt: skip
 
     def agent_state(self, interface: str, now: float | None = None) -> tuple[AgentState, str]:
         """An agent's state across their queues, and the pause reason when paused."""
@@ -509,6 +532,7 @@ class Tracker:
                 members = self.members.get(queue, {})
                 for interface in set(members) - snap.members.get(queue, set()):
                     member = members.pop(interface)
+                    self._session_ended(member, e.at, False, out)  # logged out during the gap
                     self._agent_changed(self._agent(interface, member.name), e.at, out)
         if snap.completed >= {"queues", "channels"}:
             self.snapshot = None

@@ -79,6 +79,7 @@ class Report:
     survey_by_agent: dict[str, Csat]
     agent_time: dict[str, AgentTime]
     unseen: tuple[tuple[str, float, float, int], ...]
+    rings_unanswered: dict[str, int]  # by agent name (from the store: its phone rang, no answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ class MonthData:
     survey: tuple[tuple[str, str, int], ...] = ()  # (queue, member, score) of the month's answers
     agent_time: dict[str, AgentTime] = field(default_factory=dict)  # by agent name
     unseen: tuple[tuple[str, float, float, int], ...] = ()  # (queue, since, until, calls) flagged
+    rings_unanswered: dict[str, int] = field(default_factory=dict)  # by agent name
 
 
 def wait_bucket_counts(waits: Sequence[float]) -> list[int]:
@@ -128,7 +130,11 @@ def month_data_from_store(
     # a state holds until the next change: the week before tells how each agent began the month
     changes = store.agent_states(start - STATE_LOOKBACK_S, end)
     by_name = {t.name: t for t in agent_time(changes, start, end).values()}
-    return dataclasses.replace(data, agent_time=by_name, unseen=tuple(store.unseen_calls(start, end)))
+    rings: dict[str, int] = {}
+    for _, _, _, member, _, _ in store.ring_no_answers(start, end):
+        rings[member] = rings.get(member, 0) + 1
+    return dataclasses.replace(data, agent_time=by_name, unseen=tuple(store.unseen_calls(start, end)),
+                               rings_unanswered=rings)  # fmt: skip
 
 
 def _month_columnar(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
@@ -253,7 +259,7 @@ def figures(data: MonthData, month: str, rules: KpiRules) -> Report:
     survey_by_agent = {m: csat(scores) for m, scores in sorted(members.items()) if m}
     return Report(month, rules.timezone, rules, data.total.as_dict(rules), by_queue, by_day, list(enumerate(hours)),
                   buckets, agents, data.fcr, sorted(staffing), csat(sc for _, _, sc in data.survey),
-                  survey_by_agent, data.agent_time, data.unseen)  # fmt: skip
+                  survey_by_agent, data.agent_time, data.unseen, data.rings_unanswered)  # fmt: skip
 
 
 # -- the page ----------------------------------------------------------------------------------------
@@ -311,10 +317,13 @@ def render(report: Report) -> str:
     def time_cells(agent: str) -> str:
         t = report.agent_time.get(agent)
         if t is None:
-            return "<td>—</td><td>—</td><td>—</td>"
+            return f"<td>—</td><td>—</td><td>—</td>{rings(agent)}"
         paused = sum(total for _, total in t.pauses.values())
         return (f"<td>{_num(t.occupancy_pct, ' %')}</td><td>{_num(t.utilization_pct, ' %')}</td>"
-                f"<td>{paused / 3600:.2f}</td>")  # fmt: skip
+                f"<td>{paused / 3600:.2f}</td>{rings(agent)}")  # fmt: skip
+
+    def rings(agent: str) -> str:
+        return f"<td>{report.rings_unanswered.get(agent, 0)}</td>"
 
     agent_rows = "".join(
         f"<tr><td>{e(a)}</td><td>{n}</td><td>{h:g}</td><td>{_num(avg, ' s')}</td><td>{_num(aht, ' s')}</td>"
@@ -404,7 +413,7 @@ average handle time (with wrap-up) {_num(t["aht_s"], " s")}.</p>
 <th>ASA</th><th>Longest wait</th><th>Avg call time</th><th>AHT</th></tr>{queue_rows}</table>
 <h2>Agents</h2>
 <table><tr><th>Agent</th><th>Calls answered</th><th>Talk hours</th><th>Avg call time</th><th>AHT</th><th>Occupancy</th>
-<th>Utilization</th><th>Paused hours</th></tr>{agent_rows}</table>
+<th>Utilization</th><th>Paused hours</th><th>Rings unanswered</th></tr>{agent_rows}</table>
 <h2>Resolved on the first call</h2>
 <p>{fcr_pct} of answered calls ({resolved} of {answered_journeys}) were not followed by another call from
 the same number within {window_days:g} days. <span class="note">Measured from repeat calls until tickets

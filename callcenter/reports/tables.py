@@ -11,6 +11,7 @@ epoch seconds stay in the store.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,9 +20,8 @@ from zoneinfo import ZoneInfo
 from callcenter import metrics
 from callcenter.metrics.kpi import KpiRules, Kpis, add_to, arrived_at, kpis_by
 from callcenter.queues.model import LOST_OUTCOMES, Outcome, StintRecord
+from callcenter.reports import TABLES
 from callcenter.store.sql import SqlStore
-
-TABLES = ("stints", "journeys", "agents", "kpis")
 
 Table = tuple[list[str], list[list[Any]]]  # (columns, rows)
 LOST_NAMES = [o.value for o in LOST_OUTCOMES]
@@ -34,7 +34,7 @@ def local(at: float | None, tz: ZoneInfo) -> str:
 def stints_table(records: Sequence[StintRecord], tz: ZoneInfo) -> Table:
     columns = ["call_id", "journey_id", "queue", "caller_num", "caller_name", "outcome", "joined_at",
                "ended_at", "wait_s", "talk_s", "agent", "interface", "ended_by", "transfer_target",
-               "short_abandon", "ring_no_answer", "join_seen", "end_seen", "source"]  # fmt: skip
+               "short_abandon", "ring_no_answer", "join_seen", "end_seen", "source", "wrapup_s"]  # fmt: skip
     rows = [
         [
             r.call_id,
@@ -56,6 +56,7 @@ def stints_table(records: Sequence[StintRecord], tz: ZoneInfo) -> Table:
             r.join_seen,
             r.end_seen,
             r.source,
+            r.wrapup_s,
         ]
         for r in records
     ]
@@ -166,6 +167,37 @@ def store_kpi_groups(
     return dict(sorted(out.items()))
 
 
+def agents_activity_table(
+    store: SqlStore,
+    name: str,
+    start: float | None,
+    end: float | None,
+    *,
+    queue: str | None,
+    agent: str | None,
+    tz: ZoneInfo,
+) -> Table:
+    """Agents' sessions and pauses per queue (those ended in the period) and unanswered rings,
+    as the store keeps them; ``whole`` false: one end was not seen (its time is when the daemon
+    found out)."""
+    lo, hi = (-math.inf if start is None else start), (math.inf if end is None else end)
+
+    def kept(q: str, who: str) -> bool:
+        return (queue is None or q == queue) and (agent is None or who == agent)
+
+    if name == "sessions":
+        columns = ["queue", "interface", "agent", "login_at", "logout_at", "logged_in_s", "whole"]
+        return columns, [[q, i, n, local(a, tz), local(b, tz), round(b - a, 3), w]
+                         for q, i, n, a, b, w in store.sessions(lo, hi) if kept(q, n)]  # fmt: skip
+    if name == "pauses":
+        columns = ["queue", "interface", "agent", "reason", "paused_at", "unpaused_at", "paused_s", "whole"]
+        return columns, [[q, i, n, r, local(a, tz), local(b, tz), round(b - a, 3), w]
+                         for q, i, n, r, a, b, w in store.pauses(lo, hi) if kept(q, n)]  # fmt: skip
+    columns = ["at", "call_id", "queue", "agent", "interface", "ring_s"]
+    return columns, [[local(at, tz), c, q, m, i, s]
+                     for at, c, q, m, i, s in store.ring_no_answers(lo, hi) if kept(q, m)]  # fmt: skip
+
+
 def store_table(
     store: SqlStore,
     name: str,
@@ -185,5 +217,9 @@ def store_table(
             store, start, end, by=(by,), interval=interval, rules=rules, queue=queue, agent=agent
         )
         return kpis_table_of(groups, by, rules)
+    if name in ("sessions", "pauses", "rings"):
+        return agents_activity_table(
+            store, name, start, end, queue=queue, agent=agent, tz=ZoneInfo(rules.timezone)
+        )
     records = store.stints(start, end, queue=queue, agent=agent)
     return table(name, records, by=by, interval=interval, rules=rules)

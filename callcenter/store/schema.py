@@ -115,6 +115,48 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         ),
     ),
     (7, ("ALTER TABLE stints ADD COLUMN wrapup_s DOUBLE PRECISION",)),  # AHT = talk + wrap-up
+    (
+        8,
+        (  # agents' sessions and pauses per queue, as intervals; each unanswered ring
+            """CREATE TABLE agent_sessions (
+                server TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                queue TEXT NOT NULL,
+                interface TEXT NOT NULL,
+                name TEXT NOT NULL,
+                since DOUBLE PRECISION NOT NULL,
+                until DOUBLE PRECISION NOT NULL,
+                whole INTEGER NOT NULL,
+                PRIMARY KEY (server, queue, interface, since)
+            )""",
+            "CREATE INDEX agent_sessions_by_end ON agent_sessions (until)",
+            """CREATE TABLE agent_pauses (
+                server TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                queue TEXT NOT NULL,
+                interface TEXT NOT NULL,
+                name TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                since DOUBLE PRECISION NOT NULL,
+                until DOUBLE PRECISION NOT NULL,
+                whole INTEGER NOT NULL,
+                PRIMARY KEY (server, queue, interface, since)
+            )""",
+            "CREATE INDEX agent_pauses_by_end ON agent_pauses (until)",
+            """CREATE TABLE ring_no_answers (
+                server TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                at DOUBLE PRECISION NOT NULL,
+                call_id TEXT NOT NULL,
+                queue TEXT NOT NULL,
+                member TEXT NOT NULL,
+                interface TEXT NOT NULL,
+                ring_s DOUBLE PRECISION,
+                PRIMARY KEY (server, call_id, interface, at)
+            )""",
+            "CREATE INDEX ring_no_answers_by_time ON ring_no_answers (at)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]
@@ -155,5 +197,8 @@ SURVEY_COLUMNS = (
     "caller_num",
     "score",
 )
+SESSION_COLUMNS = ("server", "position", "queue", "interface", "name", "since", "until", "whole")
+PAUSE_COLUMNS = ("server", "position", "queue", "interface", "name", "reason", "since", "until", "whole")
+RNA_COLUMNS = ("server", "position", "at", "call_id", "queue", "member", "interface", "ring_s")
 IVR_COLUMNS = ("server", "position", "at", "call_id", "linked_id", "queue", "caller_num", "choice")
 UNSEEN_COLUMNS = ("server", "position", "at", "queue", "since", "calls")

@@ -24,7 +24,8 @@ from callcenter.store.sql import SqlStore
 
 log = logging.getLogger("callcenter")
 
-KEPT = (ch.StintEnded, ch.AgentChanged, ch.SurveyAnswered, ch.IvrChoiceMade, ch.CallsUnseen)
+KEPT = (ch.StintEnded, ch.AgentChanged, ch.SurveyAnswered, ch.IvrChoiceMade, ch.CallsUnseen, ch.SessionEnded,
+        ch.PauseEnded, ch.RingUnanswered)  # fmt: skip
 DAY_S = 86400
 ARCHIVE_DAYS_PER_BATCH = 3
 CATCH_UP_BATCH = 5_000

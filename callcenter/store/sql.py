@@ -155,7 +155,8 @@ class SqlStore:
 
     def write_changes(self, server: str, batch: Sequence[tuple[int, object]]) -> int:
         """``write`` of a batch of (position, change): the stints that ended, agent changes, survey
-        answers and IVR choices; the number of new stints."""
+        answers, IVR choices, unseen-call flags, agents' sessions and pauses, unanswered rings;
+        the number of new stints. Each row once, whatever is written again."""
         stints = [(p, c.record) for p, c in batch if isinstance(c, StintEnded)]
         agents = [(p, c) for p, c in batch if isinstance(c, AgentChanged)]
         answers = [(server, p, c.at, c.call_id, c.linked_id, c.queue, c.member, c.caller_num, c.score)
@@ -165,13 +166,22 @@ class SqlStore:
         unseen = [
             (server, p, c.at, c.queue, c.since, c.count) for p, c in batch if isinstance(c, ch.CallsUnseen)
         ]
-        if answers or choices or unseen:
+        sessions = [(server, p, c.queue, c.interface, c.name, c.since, c.until, int(c.whole))
+                    for p, c in batch if isinstance(c, ch.SessionEnded)]  # fmt: skip
+        pauses = [(server, p, c.queue, c.interface, c.name, c.reason, c.since, c.until, int(c.whole))
+                  for p, c in batch if isinstance(c, ch.PauseEnded)]  # fmt: skip
+        rings = [(server, p, c.at, c.call_id, c.queue, c.member, c.interface, c.ring_s)
+                 for p, c in batch if isinstance(c, ch.RingUnanswered)]  # fmt: skip
+        if answers or choices or unseen or sessions or pauses or rings:
             with self._lock:
                 try:
                     with self._transaction():
                         self._insert_rows("survey_answers", schema.SURVEY_COLUMNS, answers)
                         self._insert_rows("ivr_choices", schema.IVR_COLUMNS, choices)
                         self._insert_rows("unseen_calls", schema.UNSEEN_COLUMNS, unseen)
+                        self._insert_rows("agent_sessions", schema.SESSION_COLUMNS, sessions)
+                        self._insert_rows("agent_pauses", schema.PAUSE_COLUMNS, pauses)
+                        self._insert_rows("ring_no_answers", schema.RNA_COLUMNS, rings)
                 except Exception as exc:
                     raise StoreError(f"{self.target}: a write failed: {_one_line(exc)}") from exc
         return self.write(server, stints, agents)
@@ -189,6 +199,30 @@ class SqlStore:
         with self._lock:
             rows = self._db.execute(self._sql(sql), (start, end)).fetchall()
         return [(q, float(since), float(at), int(n)) for q, since, at, n in rows]
+
+    def sessions(self, start: float, end: float) -> list[tuple[Any, ...]]:
+        """Agents' sessions ended in [start, end): (queue, interface, name, since, until, whole)."""
+        sql = ("SELECT queue, interface, name, since, until, whole FROM agent_sessions"
+               " WHERE until >= ? AND until < ? ORDER BY until, queue, interface")  # fmt: skip
+        with self._lock:
+            rows = self._db.execute(self._sql(sql), (start, end)).fetchall()
+        return [(q, i, n, float(a), float(b), bool(w)) for q, i, n, a, b, w in rows]
+
+    def pauses(self, start: float, end: float) -> list[tuple[Any, ...]]:
+        """Pauses ended in [start, end): (queue, interface, name, reason, since, until, whole)."""
+        sql = ("SELECT queue, interface, name, reason, since, until, whole FROM agent_pauses"
+               " WHERE until >= ? AND until < ? ORDER BY until, queue, interface")  # fmt: skip
+        with self._lock:
+            rows = self._db.execute(self._sql(sql), (start, end)).fetchall()
+        return [(q, i, n, r, float(a), float(b), bool(w)) for q, i, n, r, a, b, w in rows]
+
+    def ring_no_answers(self, start: float, end: float) -> list[tuple[Any, ...]]:
+        """Unanswered rings in [start, end): (at, call_id, queue, member, interface, ring_s)."""
+        sql = ("SELECT at, call_id, queue, member, interface, ring_s FROM ring_no_answers"
+               " WHERE at >= ? AND at < ? ORDER BY at, interface")  # fmt: skip
+        with self._lock:
+            rows = self._db.execute(self._sql(sql), (start, end)).fetchall()
+        return [(float(at), c, q, m, i, None if r is None else float(r)) for at, c, q, m, i, r in rows]
 
     def survey_scores(self, start: float, end: float) -> list[tuple[str, str, int]]:
         """(queue, member, score) of the survey answers given in [start, end)."""

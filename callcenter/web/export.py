@@ -18,8 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcenter.metrics.kpi import KpiRules, SlVariant
+from callcenter.reports import TABLES
 from callcenter.reports.period import moment
-from callcenter.reports.tables import TABLES, store_table
+from callcenter.reports.tables import store_table
 from callcenter.store import open_store
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
