@@ -285,6 +285,14 @@ def test_calls_asterisk_counted_unseen_are_flagged_in_the_report(store: Path) ->
         "Calls missing from these figures" in page
         and "support: 7 calls between 12 09:40 and 12 10:05" in page
     )
+    out = store.parent / "kpis.csv"  # and an export of that month says so too, in one line
+    done = cli("export", "kpis", "--store", str(store), "--from", "2026-10-01", "--to", "2026-11-01",
+               "--timezone", TZ, "--out", str(out))  # fmt: skip
+    assert done.returncode == 0 and "Asterisk counted 7 calls ending in this period" in done.stderr
+    done = cli(
+        "export", "kpis", "--store", str(store), "--from", "2026-10-13", "--timezone", TZ, "--out", str(out)
+    )
+    assert done.returncode == 0 and "Asterisk counted" not in done.stderr  # not in that period
 
 
 def test_the_report_as_pdf(store: Path, tmp_path: Path) -> None:
