@@ -253,6 +253,30 @@ def test_the_report_shows_each_agents_time(store: Path) -> None:
     assert "<th>Occupancy</th>" in render(report) and "<th>Rings unanswered</th>" in render(report)
 
 
+@pytest.mark.parametrize(("stopped_at", "occupancy"), [(None, 77.78), (at(1, 10, 5), 53.85)])
+def test_an_agents_last_state_holds_only_until_the_stores_last_news(
+    tmp_path: Path, stopped_at: float | None, occupancy: float
+) -> None:
+    """Ana is still logged in when the daemon stops on the 1st: her last state holds until the last
+    change or checkpoint the store has, not to the end of the month (which made everyone 100 % busy
+    or idle in a report of a month still running)."""
+    from callcenter.queues.changes import AgentChanged
+    from callcenter.queues.model import AgentState
+
+    states = [(at(1, 9, 0), AgentState.AVAILABLE), (at(1, 9, 10), AgentState.ON_CALL),
+              (at(1, 9, 40), AgentState.WRAP_UP), (at(1, 9, 45), AgentState.AVAILABLE)]  # fmt: skip
+    s = open_store(tmp_path / "store.sqlite3")
+    s.write("pbx", [], [(100 + i, AgentChanged(t, "PJSIP/1001", "Ana", st, ""))
+                        for i, (t, st) in enumerate(states)])  # fmt: skip
+    if stopped_at is not None:
+        s.save_checkpoint("pbx", 103, stopped_at, b"state")
+    data = month_data_from_store(s, "2026-10", RULES)
+    s.close()
+    ana = data.agent_time["Ana"]
+    # busy 30 + 5 min; ready 10 min, + 20 more until a checkpoint at 10:05: 35/45 and 35/65
+    assert (ana.occupancy_pct, ana.utilization_pct) == (occupancy, occupancy)
+
+
 @pytest.mark.parametrize(("by", "interval"), [("queue", "day"), ("interval", "day"), ("agent", "day"),
                                               ("interval", "hour")])  # fmt: skip
 def test_exported_kpis_are_summed_without_reading_each_stint(store: Path, by: str, interval: str) -> None:

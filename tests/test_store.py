@@ -126,6 +126,14 @@ def test_sessions_pauses_and_rings_are_stored_once(store: SqlStore) -> None:
     assert len(store.ring_no_answers(0.0, 2e9)) == 2 and store.sessions(901.0, 2e9) == []
 
 
+def test_the_store_knows_until_its_last_news(store: SqlStore) -> None:
+    assert store.seen_until() is None  # an empty store knows of no moment
+    store.write("pbx1", [(10, ANSWERED)], [(11, PAUSE)])
+    assert store.seen_until() == max(ANSWERED.ended_at, PAUSE.at)
+    store.save_checkpoint("pbx1", 11, PAUSE.at + 300, b"state")  # a stop, five minutes later
+    assert store.seen_until() == PAUSE.at + 300
+
+
 def test_writing_twice_stores_once(store: SqlStore) -> None:
     assert store.write("pbx1", [(10, ANSWERED)], [(11, PAUSE)]) == 1
     assert store.write("pbx1", [(10, ANSWERED), (12, ADOPTED)], [(11, PAUSE)]) == 1

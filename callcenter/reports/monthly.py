@@ -129,7 +129,9 @@ def month_data_from_store(
     start, end = month_range(month, ZoneInfo(rules.timezone))
     # a state holds until the next change: the week before tells how each agent began the month
     changes = store.agent_states(start - STATE_LOOKBACK_S, end)
-    by_name = {t.name: t for t in agent_time(changes, start, end).values()}
+    # ... and the last one holds until the store's last news (a month still running, a daemon stopped)
+    until = max(start, min(end, store.seen_until() or start))
+    by_name = {t.name: t for t in agent_time(changes, start, until).values()}
     rings: dict[str, int] = {}
     for _, _, _, member, _, _ in store.ring_no_answers(start, end):
         rings[member] = rings.get(member, 0) + 1

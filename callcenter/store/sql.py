@@ -192,6 +192,16 @@ class SqlStore:
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
             self._db.cursor().executemany(self._sql(sql), rows)
 
+    def seen_until(self) -> float | None:
+        """The last moment the store knows of: its latest checkpoint, agent change or stint end. Past it
+        nothing was seen, so an agent's last state holds until then, not until the end of the month."""
+        sql = ("SELECT (SELECT MAX(taken_at) FROM checkpoints), (SELECT MAX(at) FROM agent_states),"
+               " (SELECT MAX(ended_at) FROM stints)")  # fmt: skip
+        with self._lock:
+            row = self._db.execute(self._sql(sql)).fetchone()
+        known = [float(v) for v in row if v is not None]
+        return max(known) if known else None
+
     def unseen_calls(self, start: float, end: float) -> list[tuple[str, float, float, int]]:
         """(queue, since, until, calls): calls Asterisk counted and the daemon never saw end,
         flagged in [start, end)."""
