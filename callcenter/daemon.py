@@ -26,6 +26,8 @@ from callcenter.ami.link import AmiError, LinkState, ListenerBehind, ListenerSto
 from callcenter.ami.translate import wanted
 from callcenter.backfill import backfill_since
 from callcenter.config import AmiServer, Settings, TrackingSettings
+from callcenter.cti.hub import AgentHub
+from callcenter.cti.pop import PastCall, past_calls
 from callcenter.fanout import FanOut, QueuedSink
 from callcenter.ingest import Ingest
 from callcenter.journal import DATA, LINK, JournalError, JournalRow, JournalStore, open_journal
@@ -288,8 +290,11 @@ class Daemon:
         except BaseException:
             self._close()
             raise
+        # the agents' screens: one hub for every Asterisk (its books are per server)
+        self.hub = AgentHub(self._history if self.store is not None else None)
+        screens: list[QueuedSink] = [self.hub] if self.web is not None else []
         self.links = [
-            PbxLink(server, settings, self.journal, self._store_sinks(server.name))
+            PbxLink(server, settings, self.journal, [*self._store_sinks(server.name), *screens])
             for server in settings.ami.servers
         ]
         for link in self.links:
@@ -315,6 +320,14 @@ class Daemon:
     def servers(self) -> list[ServerView]:
         """The daemon as the web reads it (`callcenter.web.view.CallCenterView`)."""
         return [link.view() for link in self.links]
+
+    def agent_hub(self) -> AgentHub:
+        return self.hub
+
+    def _history(self, caller: str, before: float) -> tuple[PastCall, ...]:
+        """A pop's past calls of the number (run in a worker thread by the hub)."""
+        assert self.store is not None
+        return past_calls(self.store.caller_stints(caller, before), before)
 
     def export_source(self) -> tuple[str, str] | None:
         if self.store is None:

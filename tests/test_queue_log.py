@@ -14,8 +14,8 @@ from callcenter.demo import SimulatorRun, build
 from callcenter.queues.queue_log import stints_of
 from callcenter.replay import replay
 from callcenter.simulator.model import CallCenterSpec
-from callcenter.simulator.server import ServerOptions
-from callcenter.simulator.traffic import TrafficSpec, default_agents
+from callcenter.simulator.server import AmiServer, ServerOptions
+from callcenter.simulator.traffic import Traffic, TrafficSpec, default_agents
 from callcenter.store import open_store
 from tests.asterisk_truth import SCENARIOS, TRACES, stint_truth
 from tests.test_daemon_sim import _virtual
@@ -60,6 +60,17 @@ def test_a_log_that_begins_mid_call_and_ends_mid_call() -> None:
     )  # fmt: skip
 
 
+def loaded_center(queue_log: Path, seed: int) -> tuple[Traffic, AmiServer]:
+    """A busy simulated center (900 calls/h, 100 virtual seconds a second) writing queue_log."""
+    traffic = TrafficSpec(calls_per_hour=(900.0,), talk_s=40.0, patience_s=45.0, queue_timeout_s=50.0,
+                          agents=default_agents())  # fmt: skip
+    options = ServerOptions(port=0, username="cc", secret="pw", speed=100.0)
+    _, generated, server = build(
+        SimulatorRun(CallCenterSpec(), traffic, options, seed=seed, queue_log=queue_log)
+    )
+    return generated, server
+
+
 @pytest.mark.parametrize("by_itself", [False, True], ids=["backfill-command", "daemon-reads-queue_log"])
 async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(
     tmp_path: Path, by_itself: bool
@@ -68,13 +79,8 @@ async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(
     the calls of the gap are missing and those in progress across it closed unseen. queue_log
     back-fills them — by `backfill`, or by the daemon itself when ami.servers[].queue_log is set —
     and afterwards the store holds each of queue_log's stints once, as it ended."""
-    traffic = TrafficSpec(calls_per_hour=(900.0,), talk_s=40.0, patience_s=45.0, queue_timeout_s=50.0,
-                          agents=default_agents())  # fmt: skip
     queue_log = tmp_path / "queue_log"
-    options = ServerOptions(port=0, username="cc", secret="pw", speed=100.0)
-    _, generated, server = build(
-        SimulatorRun(CallCenterSpec(), traffic, options, seed=4, queue_log=queue_log)
-    )
+    generated, server = loaded_center(queue_log, seed=4)
     async with server:
         settings = parse_settings({
             "ami": {"servers": [{"name": "pbx", "port": server.port, "username": "cc", "secret": "pw",

@@ -134,6 +134,16 @@ def test_the_store_knows_until_its_last_news(store: SqlStore) -> None:
     assert store.seen_until() == PAUSE.at + 300
 
 
+def test_a_callers_latest_stints_newest_first(store: SqlStore) -> None:
+    """What a pop shows of a number's past: its stints ended before the ring, newest first, capped."""
+    calls = [replace(ANSWERED, call_id=f"c{i}", ended_at=ANSWERED.ended_at + 60 * i) for i in range(5)]
+    other = replace(ANSWERED, call_id="o", caller_num="+1 555 0100")
+    store.write("pbx1", list(enumerate([*calls, other], 1)))
+    got = store.caller_stints(ANSWERED.caller_num, before=ANSWERED.ended_at + 200, limit=2)
+    assert [r.call_id for r in got] == ["c3", "c2"]  # c4 ended after the ring, c1 and c0 past the cap
+    assert store.caller_stints("+0 000", before=2e9) == []
+
+
 def test_writing_twice_stores_once(store: SqlStore) -> None:
     assert store.write("pbx1", [(10, ANSWERED)], [(11, PAUSE)]) == 1
     assert store.write("pbx1", [(10, ANSWERED), (12, ADOPTED)], [(11, PAUSE)]) == 1

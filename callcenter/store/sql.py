@@ -192,6 +192,15 @@ class SqlStore:
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
             self._db.cursor().executemany(self._sql(sql), rows)
 
+    def caller_stints(self, caller: str, before: float, limit: int = 100) -> list[StintRecord]:
+        """The number's latest stints that ended before ``before``, newest first: a pop's history
+        (read through the (caller_num, ended_at) index, however many calls the store holds)."""
+        query = (f"SELECT {', '.join(schema.STINT_COLUMNS)} FROM stints WHERE caller_num = ? AND ended_at < ?"
+                 " ORDER BY ended_at DESC LIMIT ?")  # fmt: skip
+        with self._lock:
+            rows = self._db.execute(self._sql(query), (caller, before, limit)).fetchall()
+        return [stint_record(r) for r in rows]
+
     def seen_until(self) -> float | None:
         """The last moment the store knows of: its latest checkpoint, agent change or stint end. Past it
         nothing was seen, so an agent's last state holds until then, not until the end of the month."""

@@ -1,4 +1,5 @@
-"""The web's routes: ``/healthz``, ``/api/queues`` and ``/api/export/...``, JSON errors for the rest.
+"""The web's routes: ``/healthz``, ``/api/queues``, ``/api/export/...`` and the agents' screen
+(the page ``/agent`` and its websocket ``/ws/agent``), JSON errors for the rest.
 
 Built from a :class:`~callcenter.web.view.CallCenterView`; the handlers read one snapshot and
 serialise it with :mod:`callcenter.web.payloads`, nothing more. Unknown paths get 404 and wrong
@@ -10,20 +11,28 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from importlib import resources
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from callcenter.store import StoreError
 from callcenter.web import export, payloads
-from callcenter.web.auth import BearerTokenGuard
+from callcenter.web.auth import BearerTokenGuard, digest
+from callcenter.web.screens import agent_screen
 from callcenter.web.view import CallCenterView
 
 NO_STORE = {"Cache-Control": "no-store"}  # live figures: a cache would show old ones
+# The page runs its own inline script and talks to this origin only (its websocket included).
+PAGE_POLICY = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'"
+}
 
 
 def build_app(
@@ -56,8 +65,19 @@ def build_app(
             export.stream(fmt, columns, rows), media_type=export.FORMATS[fmt], headers=disposition
         )
 
+    expected = None if api_token is None else digest(api_token)
+    agent_page = resources.files("callcenter.web").joinpath("pages/agent.html").read_text(encoding="utf-8")
+
+    async def agent(request: Request) -> Response:
+        return HTMLResponse(agent_page, headers=PAGE_POLICY)
+
+    async def ws_agent(ws: WebSocket) -> None:
+        await agent_screen(ws, view.agent_hub(), expected)
+
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/agent", agent, methods=["GET"]),
+        WebSocketRoute("/ws/agent", ws_agent),
         Route("/api/queues", api_queues, methods=["GET"]),
         Route("/api/export/{name}", api_export, methods=["GET"]),
     ]

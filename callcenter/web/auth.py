@@ -23,7 +23,7 @@ REFUSED = "missing or wrong bearer token"
 GUARDED = "/api"
 
 
-def _digest(token: str) -> bytes:
+def digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
 
 
@@ -36,6 +36,11 @@ def offered_token(authorization: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+def token_matches(offered: object, expected: bytes) -> bool:
+    """The offered token (any JSON value a client sent) is the expected one, by their digests."""
+    return isinstance(offered, str) and hmac.compare_digest(digest(offered), expected)
+
+
 def guarded(path: str) -> bool:
     return path == GUARDED or path.startswith(GUARDED + "/")
 
@@ -45,15 +50,16 @@ class BearerTokenGuard:
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
-        self._expected = _digest(token)
+        self._expected = digest(token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Only HTTP for now: websockets under /api must be checked here too when they come.
+        # HTTP only: a browser cannot set headers on a websocket, so the agents' screens
+        # (/ws/agent) show the token in their first message (callcenter.web.screens).
         if scope["type"] != "http" or not guarded(scope["path"]):
             await self.app(scope, receive, send)
             return
         offered = offered_token(Headers(scope=scope).get("authorization"))
-        if offered is not None and hmac.compare_digest(_digest(offered), self._expected):
+        if offered is not None and hmac.compare_digest(digest(offered), self._expected):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

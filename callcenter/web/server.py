@@ -9,8 +9,8 @@ closes every connection.
 
 uvicorn is used without its own signal handling (SIGTERM and SIGINT belong to the daemon, which
 calls ``stop()``), without its logging set-up (its records go to the daemon's handlers, at warning
-and above: a malformed request is one warning line), with h11 and no websockets yet (when they
-come: ``ws="websockets-sansio"``). Keep every uvicorn call in this module.
+and above: a malformed request is one warning line), with h11 and websockets' sans-IO protocol
+for the agents' screens. Keep every uvicorn call in this module.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class WebServer:
         config = uvicorn.Config(
             app,
             http=_HeadsInTime,
-            ws="none",
+            ws="websockets-sansio",  # the agents' screens (DEPENDENCIES.md: no deprecation warnings)
             lifespan="off",
             log_config=None,
             log_level="warning",

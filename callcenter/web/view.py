@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from callcenter.ami.link import LinkState, Retrying
 from callcenter.metrics.figures import QueueFigures
 from callcenter.queues.views import QueueView
+
+if TYPE_CHECKING:
+    from callcenter.cti.hub import AgentHub
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,4 +69,8 @@ class CallCenterView(Protocol):
 
     def export_source(self) -> tuple[str, str] | None:
         """(the store's SQLite path or PostgreSQL URL, the site's time zone); None: no store."""
+        ...
+
+    def agent_hub(self) -> AgentHub:
+        """Where the agents' screens attach (``/ws/agent``)."""
         ...

@@ -1,0 +1,89 @@
+"""``/ws/agent``: an agent's screen over a websocket, fed by the hub (callcenter.cti.hub).
+
+The browser's first message says which phone it follows and, when ``web.api_token`` is set,
+the token (a browser cannot put headers on a websocket): ``{"interface": "PJSIP/1001", "token":
+"..."}``, within 5 s. Then the server sends ``{"type": "hello", ...}``, what rings there now, and
+each screen message as JSON. A refused or malformed hello is closed with a 44xx code and its
+reason, and one warning line; a screen too slow to take its messages is closed with 1013 (try
+again: it reconnects and gets the snapshot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from callcenter.cti.hub import AgentHub
+from callcenter.web.auth import token_matches
+
+log = logging.getLogger("callcenter.web")
+
+HELLO_S = 5.0
+HELLO = 'the first message must be {"interface": "PJSIP/1001", "token": "..."}'
+MAX_INTERFACE = 200
+
+
+async def agent_screen(ws: WebSocket, hub: AgentHub, expected: bytes | None) -> None:
+    await ws.accept()
+    client = ws.client.host if ws.client else "an unknown address"
+    try:
+        first = await asyncio.wait_for(ws.receive(), HELLO_S)
+    except TimeoutError:
+        return await _refuse(ws, 4408, f"no hello within {HELLO_S:.0f} s: {HELLO}", client)
+    if first["type"] == "websocket.disconnect":
+        return
+    hello = _json(first.get("text"))
+    interface = hello.get("interface") if isinstance(hello, dict) else None
+    if not isinstance(interface, str) or not 0 < len(interface) <= MAX_INTERFACE:
+        return await _refuse(ws, 4400, HELLO, client)
+    assert isinstance(hello, dict)
+    if expected is not None and not token_matches(hello.get("token"), expected):
+        return await _refuse(ws, 4401, "missing or wrong token", client)
+    screen = hub.attach(interface)
+    receiving: asyncio.Task[Any] = asyncio.create_task(ws.receive())
+    slow = asyncio.create_task(screen.too_slow.wait())
+    try:
+        await ws.send_json({"type": "hello", "interface": interface})
+        while True:
+            getting = asyncio.create_task(screen.queue.get())
+            done, _ = await asyncio.wait({receiving, getting, slow}, return_when=asyncio.FIRST_COMPLETED)
+            if getting in done:
+                await ws.send_json(getting.result())
+            else:
+                getting.cancel()
+            if slow in done:
+                log.warning("web: agent screen of %s at %s closed: too slow to keep up", interface, client)
+                await ws.close(1013, "too slow: reconnect for the current state")
+                return
+            if receiving in done:
+                if receiving.result()["type"] == "websocket.disconnect":
+                    return
+                receiving = asyncio.create_task(ws.receive())  # nothing is asked of screens yet
+    except (WebSocketDisconnect, OSError, RuntimeError):
+        return  # the browser went away mid-send
+    finally:
+        hub.detach(screen)
+        for task in (receiving, slow):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            if ws.application_state is not WebSocketState.DISCONNECTED:
+                await ws.close()
+
+
+def _json(text: str | None) -> object:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+async def _refuse(ws: WebSocket, code: int, reason: str, client: str) -> None:
+    log.warning("web: agent screen from %s refused: %s", client, reason)
+    await ws.close(code, reason)

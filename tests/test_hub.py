@@ -1,0 +1,84 @@
+"""The agents' screens as a sink: pops go to the screens of the interface that rings, with the
+caller's past from the store; a slow screen is cut loose, a replay pops nothing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from callcenter.cti.hub import SCREEN_CAPACITY, AgentHub
+from callcenter.cti.pop import past_calls
+from callcenter.fanout import Positioned
+from callcenter.queues import changes as ch
+from callcenter.queues.model import Outcome
+from callcenter.store import open_store
+from tests.test_pop import BRUNO, NAME, NUM, stint
+
+
+def positioned(changes: list[ch.Change], live: bool = True) -> list[Positioned]:
+    return [Positioned("pbx", i, c, live) for i, c in enumerate(changes, 1)]
+
+
+RING = [ch.CallQueued(5000.0, "c7", "support", NUM, NAME, 1),
+        ch.CallOffered(5012.0, "c7", "support", "Bruno", BRUNO, NUM, NAME)]  # fmt: skip
+
+
+async def test_a_pop_carries_the_callers_last_calls_from_the_store(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.sqlite3")
+    # Monday the number was answered by Diego (ended 400); an hour later it gave up; another number
+    stints = [
+        stint("a", "support", Outcome.ANSWERED, 100.0, 400.0, agent="Diego", talk_s=200.0),
+        stint("b", "support", Outcome.ABANDONED, 3700.0, 3730.0),
+        replace(stint("x", "support", Outcome.ANSWERED, 200.0, 300.0), caller_num="111222"),
+    ]
+    store.write("pbx", list(enumerate(stints, 1)))
+    hub = AgentHub(lambda num, before: past_calls(store.caller_stints(num, before), before), 600.0)
+    screen = hub.attach(BRUNO)
+    other = hub.attach("PJSIP/1009")
+    await hub.consume(positioned(RING))
+    pop = screen.queue.get_nowait()
+    assert (pop["type"], pop["caller_num"], pop["waited_s"], pop["repeat"]) == ("ringing", NUM, 12.0, False)
+    assert [(p["began"], p["outcome"], p["agent"]) for p in pop["history"]] == [
+        (3700.0, "abandoned", None), (100.0, "answered", "Diego")]  # fmt: skip
+    assert other.queue.empty()  # another agent's screen sees nothing of it
+    store.close()
+
+
+async def test_a_screen_that_connects_mid_call_gets_the_call_and_a_replay_pops_nothing() -> None:
+    hub = AgentHub()
+    await hub.consume(positioned(RING, live=False))  # start-up: the journal replayed
+    assert hub.screens == {}
+    screen = hub.attach(BRUNO)  # the agent opens the screen while the phone rings
+    assert screen.queue.get_nowait()["call_id"] == "c7"
+    await hub.consume(positioned([ch.CallConnected(5015.0, "c7", "support", "Bruno", BRUNO, 15.0)]))
+    assert screen.queue.get_nowait() == {
+        "type": "answered",
+        "at": 5015.0,
+        "call_id": "c7",
+        "interface": BRUNO,
+    }
+    hub.detach(screen)
+    assert hub.screens == {}
+    late = hub.attach(BRUNO)  # reconnected during the call: the pop and that it was answered
+    assert [late.queue.get_nowait()["type"] for _ in range(2)] == ["ringing", "answered"]
+
+
+async def test_a_screen_that_does_not_keep_up_is_cut_loose_the_others_go_on() -> None:
+    hub = AgentHub()
+    slow, quick = hub.attach(BRUNO), hub.attach(BRUNO)
+    for i in range(SCREEN_CAPACITY + 1):
+        ring = [ch.CallQueued(float(i), f"c{i}", "support", NUM, NAME, 1),
+                ch.CallOffered(float(i), f"c{i}", "support", "Bruno", BRUNO, NUM, NAME)]  # fmt: skip
+        await hub.consume(positioned(ring))
+        quick.queue.get_nowait()
+    assert slow.too_slow.is_set() and not quick.too_slow.is_set()
+
+
+async def test_a_store_that_fails_still_pops_without_history() -> None:
+    def broken(number: str, before: float) -> list[object]:
+        raise OSError("database is locked")
+
+    hub = AgentHub(broken)  # type: ignore[arg-type]
+    screen = hub.attach(BRUNO)
+    await hub.consume(positioned(RING))
+    assert screen.queue.get_nowait()["history"] == []

@@ -1,0 +1,160 @@
+"""The agents' screens over a real websocket of the real daemon: a real Asterisk ring pops at the
+phone that rings, with the caller's past from the store; a wrong token or a garbled hello is
+refused in one line and the daemon goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from callcenter.queues.model import Outcome
+from callcenter.store import open_store
+from tests.asterisk_truth import stream
+from tests.fakeami import FakeAmi
+from tests.playback import segments
+from tests.test_pop import stint
+from tests.test_web import TOKEN, fetch, running, settings_for
+
+ANA, BRUNO = "Local/agent1@agents/n", "Local/agent2@agents/n"
+CALLER = "+5491155550001"
+RANG_AT = 1795346560.0  # h_ring_no_answer: the caller queued at 1795346560.373961
+
+
+def events(name: str) -> list[bytes]:
+    """The recording's events, as Asterisk sent them (answers to actions left out)."""
+    messages = segments(stream(name))[0]
+    return [m + b"\r\n\r\n" for m in messages if m.startswith(b"Event:") and b"ActionID:" not in m]
+
+
+async def _screen(url: str, hello: dict[str, Any]) -> ClientConnection:
+    ws = await connect(url.replace("http://", "ws://") + "/ws/agent", open_timeout=5)
+    await ws.send(json.dumps(hello))
+    return ws
+
+
+async def _next(ws: ClientConnection) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    return message
+
+
+async def test_a_real_ring_pops_at_the_phone_that_rings_with_the_callers_past(tmp_path: Path) -> None:
+    async with FakeAmi() as ami:
+        settings = settings_for(ami.port, tmp_path, api_token=TOKEN)
+        store = open_store(settings.store.target)  # the day before, Carla answered this number
+        day = 86400.0
+        past = stint("p1", "support", Outcome.ANSWERED, RANG_AT - day, RANG_AT - day + 300, agent="Carla",
+                     talk_s=240.0, caller_num=CALLER)  # fmt: skip
+        store.write("pbx1", [(1, past)])
+        store.close()
+        async with running(settings) as r:
+            await r.daemon.links[0].client.wait_up(5)
+            bruno = await _screen(r.url, {"interface": BRUNO, "token": TOKEN})
+            ana = await _screen(r.url, {"interface": ANA, "token": TOKEN})
+            assert await _next(bruno) == {"type": "hello", "interface": BRUNO}
+            assert await _next(ana) == {"type": "hello", "interface": ANA}
+            for event in events("h_ring_no_answer"):
+                await ami.push(event)
+            # queue_log: RINGNOANSWER Ana 8000 ms; CONNECT Bruno; COMPLETEAGENT after 4 s of talk
+            rang, missed = await _next(ana), await _next(ana)
+            assert (rang["type"], rang["caller_num"], missed["type"], missed["why"]) == (
+                "ringing", CALLER, "ring_ended", "unanswered")  # fmt: skip
+            pop, answered, ended = await _next(bruno), await _next(bruno), await _next(bruno)
+            assert (pop["type"], answered["type"], ended["type"], ended["talk_s"]) == (
+                "ringing", "answered", "call_ended", 4.0)  # fmt: skip
+            assert (pop["caller_name"], pop["queue"], pop["ivr_choice"]) == ("Cliente 01", "support", "1")
+            history = [(h["agent"], h["talk_s"], h["outcome"]) for h in pop["history"]]
+            assert history == [("Carla", 240.0, "answered")]
+            assert pop["repeat"] is True  # called again within the 7-day window of that answered call
+            await bruno.close()
+            await ana.close()
+
+
+@pytest.mark.parametrize(
+    ("hello", "code"),
+    [({"interface": BRUNO, "token": "wrong"}, 4401), ({"interface": BRUNO}, 4401), ({"token": TOKEN}, 4400),
+     ("not json {", 4400), ({"interface": "x" * 201, "token": TOKEN}, 4400)],
+)  # fmt: skip
+async def test_a_wrong_token_or_a_garbled_hello_is_refused_in_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, hello: object, code: int
+) -> None:
+    async with FakeAmi() as ami, running(settings_for(ami.port, tmp_path, api_token=TOKEN)) as r:
+        await r.daemon.links[0].client.wait_up(5)
+        with caplog.at_level(logging.WARNING, logger="callcenter.web"):
+            ws = await connect(r.url.replace("http://", "ws://") + "/ws/agent", open_timeout=5)
+            await ws.send(hello if isinstance(hello, str) else json.dumps(hello))
+            with pytest.raises(ConnectionClosed) as closed:
+                await _next(ws)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+        refused = [r.getMessage() for r in caplog.records if "agent screen" in r.getMessage()]
+        assert len(refused) == 1 and TOKEN not in refused[0]
+        assert (await fetch(r.url + "/healthz")).status == 200  # and the daemon goes on
+        good = await _screen(r.url, {"interface": BRUNO, "token": TOKEN})
+        assert await _next(good) == {"type": "hello", "interface": BRUNO}
+        await good.close()
+
+
+async def test_the_agent_page_shows_the_pop_in_chromium(tmp_path: Path) -> None:
+    """The page a help desk's agent keeps open, in a real headless Chromium: it connects with the
+    phone and token of its link, pops the ring of a real Asterisk trace with the caller's past, and
+    follows the call to its end; the caller's name is shown as text, never as markup."""
+    from urllib.parse import quote
+
+    from tests.browser import Chromium
+    from tests.test_web import until
+
+    async with FakeAmi() as ami:
+        settings = settings_for(ami.port, tmp_path, api_token=TOKEN)
+        store = open_store(settings.store.target)
+        past = stint("p1", "support", Outcome.ANSWERED, RANG_AT - 86400, RANG_AT - 86100, agent="Carla",
+                     talk_s=240.0, caller_num=CALLER)  # fmt: skip
+        store.write("pbx1", [(1, past)])
+        store.close()
+        async with running(settings) as r, Chromium(tmp_path / "profile") as page:
+            await r.daemon.links[0].client.wait_up(5)
+            await page.goto(f"{r.url}/agent#interface={quote(BRUNO, safe='')}&token={TOKEN}")
+            await page.until("document.getElementById('link').dataset.state === 'connected'")
+            await until(lambda: BRUNO in r.daemon.hub.screens)
+            trace = events("h_ring_no_answer")
+            connect_at = next(i for i, e in enumerate(trace) if e.startswith(b"Event: AgentConnect"))
+            for event in trace[:connect_at]:  # up to Bruno's phone ringing
+                await ami.push(event)
+            await page.until("document.getElementById('call').dataset.state === 'ringing'")
+            who = await page.value("document.querySelector('.who').textContent")
+            history = await page.value(
+                "[...document.querySelectorAll('#history td')].map(td => td.textContent)"
+            )
+            assert who == "Cliente 01+5491155550001"
+            assert history[1:] == ["support", "answered", "Carla", "4 min 0 s"]
+            assert await page.value("document.getElementById('repeat').hidden") is False
+            await page.screenshot(tmp_path / "agent.png")
+            for event in trace[connect_at:]:
+                await ami.push(event)
+            await page.until("document.getElementById('call').dataset.state === 'ended'")
+            assert await page.value("document.getElementById('talk').textContent") == "4 s"
+    assert (tmp_path / "agent.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_the_agent_page_shows_a_callers_name_as_text(tmp_path: Path) -> None:
+    """A caller name is whatever the phone network says: markup in it stays text on the page."""
+    from tests.browser import Chromium
+
+    hostile = "<img src=x onerror=\"document.title='owned'\">"
+    trace = [e.replace(b"Cliente 01", hostile.encode()) for e in events("h_ring_no_answer")]
+    async with FakeAmi() as ami, running(settings_for(ami.port, tmp_path)) as r:
+        await r.daemon.links[0].client.wait_up(5)
+        async with Chromium(tmp_path / "profile") as page:
+            await page.goto(f"{r.url}/agent#interface={BRUNO}")
+            await page.until("document.getElementById('link').dataset.state === 'connected'")
+            for event in trace:
+                await ami.push(event)
+            await page.until("document.getElementById('call').dataset.state === 'ended'")
+            assert await page.value("document.getElementById('caller_name').textContent") == hostile
+            assert await page.value("document.querySelectorAll('#call img').length") == 0
+            assert await page.value("document.title") == "Agent screen — callcenter"
