@@ -291,7 +291,7 @@ class Daemon:
             self._close()
             raise
         # the agents' screens: one hub for every Asterisk (its books are per server)
-        self.hub = AgentHub(self._history if self.store is not None else None)
+        self.hub = AgentHub(self._history if self.store is not None else None, tickets=self.store)
         screens: list[QueuedSink] = [self.hub] if self.web is not None else []
         self.links = [
             PbxLink(server, settings, self.journal, [*self._store_sinks(server.name), *screens])

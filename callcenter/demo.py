@@ -87,7 +87,7 @@ async def simulate(run: SimulatorRun) -> None:
 
 
 DEMO_TRAFFIC = TrafficSpec(calls_per_hour=(480.0,), patience_s=60.0, talk_s=50.0, queue_timeout_s=90.0,
-                           escalate_share=0.5)  # fmt: skip
+                           escalate_share=0.5, repeat_share=0.15)  # fmt: skip
 
 
 DEMO_WEB_PORT = 8080
@@ -177,6 +177,10 @@ async def demo(
             flush=True,
         )
         print(f"  web             {daemon.web_line()}{note}", flush=True)
+        if daemon.web is not None:  # Ana's phone (the simulator's first agent)
+            print(
+                f"  agent screen    {daemon.web.url}/agent#interface=PJSIP%2F1001 (Ana's phone)", flush=True
+            )
         print("Ctrl-C stops.\n", flush=True)
         running = asyncio.create_task(daemon.run(), name="daemon")
         started = time.monotonic()

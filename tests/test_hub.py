@@ -82,3 +82,32 @@ async def test_a_store_that_fails_still_pops_without_history() -> None:
     screen = hub.attach(BRUNO)
     await hub.consume(positioned(RING))
     assert screen.queue.get_nowait()["history"] == []
+
+
+async def test_a_ticket_is_saved_for_a_call_the_phone_answered_and_pops_with_the_next_call(
+    tmp_path: Path,
+) -> None:
+    store = open_store(tmp_path / "store.sqlite3")
+    hub = AgentHub(tickets=store, clock=lambda: 5100.0)
+    screen = hub.attach(BRUNO)
+    await hub.consume(positioned([*RING, ch.CallConnected(5015.0, "c7", "support", "Bruno", BRUNO, 15.0)]))
+    form = {"type": "ticket", "call_id": "c7", "category": "Network", "impact": "high", "urgency": "high",
+            "level": 2, "summary": "VPN down for the whole floor"}  # fmt: skip
+    saved = await hub.save_ticket(BRUNO, form)
+    assert (saved["type"], saved["number"], saved["priority"], saved["status"], saved["due_at"]) == (
+        "ticket_saved", "pbx-c7", "P1", "assigned", 5100.0 + 4 * 3600)  # fmt: skip
+    # another phone cannot document Bruno's call; a bad field is said
+    other = await hub.save_ticket("PJSIP/1009", form)
+    assert other["type"] == "ticket_error" and "no call this phone answered" in other["error"]
+    bad = await hub.save_ticket(BRUNO, {**form, "impact": "huge"})
+    assert bad["type"] == "ticket_error" and bad["error"].startswith("impact: one of")
+    # the same number calls again: its open ticket comes with the pop
+    assert [screen.queue.get_nowait()["type"] for _ in range(2)] == ["ringing", "answered"]
+    again = [ch.CallQueued(6000.0, "c8", "support", NUM, NAME, 1),
+             ch.CallOffered(6005.0, "c8", "support", "Bruno", BRUNO, NUM, NAME)]  # fmt: skip
+    await hub.consume(positioned(again))
+    pop = screen.queue.get_nowait()
+    assert [(t["call_id"], t["category"], t["status"]) for t in pop["open_tickets"]] == [
+        ("c7", "Network", "assigned")
+    ]
+    store.close()

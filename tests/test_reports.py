@@ -253,6 +253,42 @@ def test_the_report_shows_each_agents_time(store: Path) -> None:
     assert "<th>Occupancy</th>" in render(report) and "<th>Rings unanswered</th>" in render(report)
 
 
+def test_the_reports_most_frequent_requests_and_solved_on_call_come_from_tickets(store: Path) -> None:
+    """Five tickets in October by hand (Email ×2, Network ×2, Hardware; three solved on the call)
+    and one on September 30 (left out): the ranking, shares of 5, and 3 of 5 = 60 %."""
+    from callcenter.cti.tickets import DEFAULT_CATEGORIES, ticket_from_form
+
+    s = open_store(store)
+    cases = [("c1", "Email", True, at(1, 9)), ("c2", "Network", False, at(1, 10)),
+             ("c3", "Email", True, at(2, 9)), ("c4", "Network", True, at(3, 9)),
+             ("c5", "Hardware", False, at(4, 9)), ("c0", "Email", False, at(1, 0) - 60)]  # fmt: skip
+    for call_id, category, solved, when in cases:
+        call = {"call_id": call_id, "caller_num": "A", "caller_name": "", "queue": "support", "member": "Ana",
+                "interface": "PJSIP/1001"}  # fmt: skip
+        form = {"category": category, "impact": "low", "urgency": "low", "solved_on_call": solved}
+        s.save_ticket(ticket_from_form(form, server="pbx", call=call, existing=None,
+                                       categories=DEFAULT_CATEGORIES, now=when))  # fmt: skip
+    data = month_data_from_store(s, "2026-10", RULES)
+    s.close()
+    report = figures(data, "2026-10", RULES)
+    assert report.categories == [("Email", 2), ("Network", 2), ("Hardware", 1)]
+    assert report.solved_on_call == (3, 5)
+    page = render(report)
+    assert (
+        "<tr><td>Email</td><td>2</td><td>40 %</td></tr>" in page
+        and "<td>Hardware</td><td>1</td><td>20 %</td>" in page
+    )
+    assert "<b>60 %</b> of the month's 5 tickets (3) were solved on the call" in page
+    out = store.parent / "tickets.csv"  # and the analysts get them as a table
+    done = cli("export", "tickets", "--store", str(store), "--from", "2026-10-01", "--to", "2026-11-01",
+               "--timezone", TZ, "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert [(r["number"], r["category"], r["priority"], r["solved_on_call"]) for r in rows[:2]] == [
+        ("pbx-c1", "Email", "P5", "True"), ("pbx-c2", "Network", "P5", "False")]  # fmt: skip
+    assert len(rows) == 5 and rows[0]["created_at"].startswith("2026-10-01T09:00:00")
+
+
 @pytest.mark.parametrize(("stopped_at", "occupancy"), [(None, 77.78), (at(1, 10, 5), 53.85)])
 def test_an_agents_last_state_holds_only_until_the_stores_last_news(
     tmp_path: Path, stopped_at: float | None, occupancy: float

@@ -57,8 +57,7 @@ async def test_a_real_ring_pops_at_the_phone_that_rings_with_the_callers_past(tm
             await r.daemon.links[0].client.wait_up(5)
             bruno = await _screen(r.url, {"interface": BRUNO, "token": TOKEN})
             ana = await _screen(r.url, {"interface": ANA, "token": TOKEN})
-            assert await _next(bruno) == {"type": "hello", "interface": BRUNO}
-            assert await _next(ana) == {"type": "hello", "interface": ANA}
+            assert (await _next(bruno))["interface"] == BRUNO and (await _next(ana))["interface"] == ANA
             for event in events("h_ring_no_answer"):
                 await ami.push(event)
             # queue_log: RINGNOANSWER Ana 8000 ms; CONNECT Bruno; COMPLETEAGENT after 4 s of talk
@@ -96,7 +95,8 @@ async def test_a_wrong_token_or_a_garbled_hello_is_refused_in_one_line(
         assert len(refused) == 1 and TOKEN not in refused[0]
         assert (await fetch(r.url + "/healthz")).status == 200  # and the daemon goes on
         good = await _screen(r.url, {"interface": BRUNO, "token": TOKEN})
-        assert await _next(good) == {"type": "hello", "interface": BRUNO}
+        hello = await _next(good)
+        assert (hello["type"], hello["interface"], hello["tickets"]) == ("hello", BRUNO, True)
         await good.close()
 
 
@@ -138,6 +138,24 @@ async def test_the_agent_page_shows_the_pop_in_chromium(tmp_path: Path) -> None:
                 await ami.push(event)
             await page.until("document.getElementById('call').dataset.state === 'ended'")
             assert await page.value("document.getElementById('talk').textContent") == "4 s"
+            # the agent documents it: Email, low impact, high urgency (P3), solved on the call
+            await page.value("""(() => {
+                document.getElementById('category').value = 'Email';
+                document.getElementById('impact').value = 'low';
+                document.getElementById('urgency').value = 'high';
+                document.getElementById('solved').checked = true;
+                document.getElementById('summary').value = 'Mailbox full: archived old mail';
+                document.getElementById('save').click();
+                return true; })()""")
+            said = await page.until("document.getElementById('ticket_result').textContent")
+            assert said.startswith("Ticket pbx1-1795346558.1 saved: P3, solved, due "), said
+            await page.screenshot(tmp_path / "ticket.png")
+    store = open_store(settings.store.target)
+    ticket = store.ticket("pbx1", "1795346558.1")
+    store.close()
+    assert ticket is not None
+    assert (ticket.agent, ticket.category, ticket.priority, ticket.solved_on_call, ticket.summary) == (
+        "Bruno", "Email", "P3", True, "Mailbox full: archived old mail")  # fmt: skip
     assert (tmp_path / "agent.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

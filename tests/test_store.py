@@ -144,6 +144,24 @@ def test_a_callers_latest_stints_newest_first(store: SqlStore) -> None:
     assert store.caller_stints("+0 000", before=2e9) == []
 
 
+def test_tickets_are_saved_once_per_call_and_found_by_caller(store: SqlStore) -> None:
+    from callcenter.cti.tickets import DEFAULT_CATEGORIES, ticket_from_form
+
+    call = {"call_id": "c1", "caller_num": "+5491155550001", "caller_name": "Núñez", "queue": "support",
+            "member": "Bruno", "interface": "PJSIP/1002"}  # fmt: skip
+    form = {"category": "Email", "impact": "low", "urgency": "low"}
+    first = ticket_from_form(
+        form, server="pbx", call=call, existing=None, categories=DEFAULT_CATEGORIES, now=1000.0
+    )
+    store.save_ticket(first)
+    assert store.ticket("pbx", "c1") == first and store.open_tickets("+5491155550001") == [first]
+    solved = ticket_from_form({**form, "solved_on_call": True}, server="pbx", call=call, existing=first,
+                              categories=DEFAULT_CATEGORIES, now=2000.0)  # fmt: skip
+    store.save_ticket(solved)
+    assert store.tickets(0.0, 2e9) == [solved] and store.ticket("pbx", "c1") == solved
+    assert store.open_tickets("+5491155550001") == [] and store.tickets(1001.0, 2e9) == []
+
+
 def test_writing_twice_stores_once(store: SqlStore) -> None:
     assert store.write("pbx1", [(10, ANSWERED)], [(11, PAUSE)]) == 1
     assert store.write("pbx1", [(10, ANSWERED), (12, ADOPTED)], [(11, PAUSE)]) == 1

@@ -12,12 +12,15 @@ nothing: nobody should see a ring of an hour ago.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any, Literal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, Protocol
 
 from callcenter.cti.pop import (
     PastCall,
+    Pop,
     PopBook,
     Ringing,
     ScreenMessage,
@@ -25,12 +28,30 @@ from callcenter.cti.pop import (
     message_json,
     with_history,
 )
+from callcenter.cti.tickets import (
+    DEFAULT_CATEGORIES,
+    RESOLVE_HOURS,
+    Ticket,
+    TicketError,
+    ticket_from_form,
+    ticket_json,
+)
 from callcenter.fanout import Positioned
 
 log = logging.getLogger("callcenter")
 
 SCREEN_CAPACITY = 64  # messages waiting for one screen; a ring is a handful
 History = Callable[[str, float], Sequence[PastCall]]  # (caller number, before) -> last calls
+
+
+class TicketStore(Protocol):
+    """Where tickets live (the store: ``SqlStore``); called in a worker thread."""
+
+    def ticket(self, server: str, call_id: str) -> Ticket | None: ...
+
+    def save_ticket(self, ticket: Ticket) -> None: ...
+
+    def open_tickets(self, caller: str, limit: int = 20) -> list[Ticket]: ...
 
 
 class Screen:
@@ -52,9 +73,22 @@ class AgentHub:
     name = "agents"
     policy: Literal["drop", "catch_up"] = "drop"
 
-    def __init__(self, history: History | None = None, repeat_window_s: float = 7 * 86400.0) -> None:
+    def __init__(
+        self,
+        history: History | None = None,
+        repeat_window_s: float = 7 * 86400.0,
+        *,
+        tickets: TicketStore | None = None,
+        categories: Sequence[str] = DEFAULT_CATEGORIES,
+        resolve_hours: Mapping[str, float] = RESOLVE_HOURS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.history = history
         self.repeat_window_s = repeat_window_s
+        self.tickets = tickets
+        self.categories = tuple(categories)
+        self.resolve_hours = dict(resolve_hours)
+        self.clock = clock
         self.books: dict[str, PopBook] = {}
         self.screens: dict[str, set[Screen]] = {}
 
@@ -92,18 +126,57 @@ class AgentHub:
             for screen in screens:
                 screen.offer({"type": "reset"})
 
+    def hello(self, interface: str) -> dict[str, Any]:
+        """The first message a screen gets: what its ticket form offers."""
+        return {"type": "hello", "interface": interface, "categories": list(self.categories),
+                "tickets": self.tickets is not None}  # fmt: skip
+
+    async def save_ticket(self, interface: str, form: Mapping[str, Any]) -> dict[str, Any]:
+        """A ticket a screen sent for a call its phone answered: the reply to send back to it."""
+        call_id = form.get("call_id")
+        found = (book.answered(interface, str(call_id)) for book in self.books.values())
+        pop = next((p for p in found if p is not None), None)
+        if self.tickets is None:
+            return {"type": "ticket_error", "call_id": call_id, "error": "no store here: tickets are off"}
+        if pop is None:
+            return {"type": "ticket_error", "call_id": call_id,
+                    "error": f"call_id: {call_id!r} is no call this phone answered"}  # fmt: skip
+        store = self.tickets
+        try:
+            existing = await asyncio.to_thread(store.ticket, pop.server, pop.call_id)
+            call = {"call_id": pop.call_id, "caller_num": pop.caller_num, "caller_name": pop.caller_name,
+                    "queue": pop.queue, "member": pop.member, "interface": pop.interface}  # fmt: skip
+            ticket = ticket_from_form(form, server=pop.server, call=call, existing=existing,
+                                      categories=self.categories, now=self.clock(),
+                                      resolve_hours=self.resolve_hours)  # fmt: skip
+            await asyncio.to_thread(store.save_ticket, ticket)
+        except TicketError as exc:
+            return {"type": "ticket_error", "call_id": call_id, "error": str(exc)}
+        except Exception as exc:  # the store failed: the agent must know it was not saved
+            log.warning("agents' screens: a ticket was not saved: %s", exc)
+            return {"type": "ticket_error", "call_id": call_id, "error": f"not saved: {exc}"}
+        return {"type": "ticket_saved", **ticket_json(ticket)}
+
     async def _send(self, message: ScreenMessage) -> None:
-        if isinstance(message, Ringing) and self.history is not None and known_number(message.pop.caller_num):
-            pop = message.pop
-            before = pop.arrived_at if pop.arrived_at is not None else pop.at
-            try:
-                past = await asyncio.to_thread(self.history, pop.caller_num, before)
-            except Exception as exc:  # the store away: pop without history rather than not at all
-                log.warning("agents' screens: no history for a pop: %s", exc)
-            else:
-                message = Ringing(with_history(pop, past, self.repeat_window_s))
+        if isinstance(message, Ringing) and known_number(message.pop.caller_num):
+            message = Ringing(await self._with_past(message.pop))
         for screen in list(self.screens.get(message_interface(message), ())):
             screen.offer(message_json(message))
+
+    async def _with_past(self, pop: Pop) -> Pop:
+        """The pop with the number's last calls and open tickets from the store (without them,
+        rather than no pop at all, when the store fails)."""
+        before = pop.arrived_at if pop.arrived_at is not None else pop.at
+        try:
+            if self.history is not None:
+                past = await asyncio.to_thread(self.history, pop.caller_num, before)
+                pop = with_history(pop, past, self.repeat_window_s)
+            if self.tickets is not None:
+                open_ = await asyncio.to_thread(self.tickets.open_tickets, pop.caller_num)
+                pop = dataclasses.replace(pop, open_tickets=tuple(open_))
+        except Exception as exc:
+            log.warning("agents' screens: a pop goes without the caller's past: %s", exc)
+        return pop
 
 
 def message_interface(message: ScreenMessage) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from callcenter.cti.tickets import Ticket
 from callcenter.metrics.kpi import arrived_at
 from callcenter.queues import changes as ch
 from callcenter.queues.model import Outcome, StintRecord
@@ -67,6 +68,7 @@ class Pop:
     ivr_choice: str | None
     history: tuple[PastCall, ...] = ()  # newest first
     repeat: bool = False  # the number called within the repeat window: likely the same problem
+    open_tickets: tuple[Ticket, ...] = ()  # the number's tickets not solved yet, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,7 @@ class PopBook:
         self._calls: Recent[str, _Call] = Recent(MAX_CALLS)
         self._ringing: dict[str, dict[str, Pop]] = {}  # interface -> call_id -> pop
         self._on_call: dict[str, tuple[Pop, Answered]] = {}  # interface -> the call in the agent's hands
+        self._answered: Recent[tuple[str, str], Pop] = Recent(MAX_CALLS)  # (interface, call_id): documentable
 
     def take(self, change: ch.Change) -> list[ScreenMessage]:
         if isinstance(change, ch.CallQueued):
@@ -148,6 +151,10 @@ class PopBook:
             out += [Ringing(held[0]), held[1]]
         return out
 
+    def answered(self, interface: str, call_id: str) -> Pop | None:
+        """The call, if that interface answered it (lately): the calls its agent may document."""
+        return self._answered.get((interface, call_id))
+
     def _call(self, call_id: str) -> _Call:
         call = self._calls.get(call_id)
         if call is None:
@@ -171,6 +178,7 @@ class PopBook:
             if interface == connected.interface:
                 answered = Answered(connected.at, connected.call_id, interface)
                 self._on_call[interface] = (pop, answered)
+                self._answered[(interface, pop.call_id)] = pop
                 out.append(answered)
             else:  # ringall: the others stop ringing
                 out.append(RingEnded(connected.at, connected.call_id, interface, "answered_elsewhere"))
@@ -183,6 +191,7 @@ class PopBook:
                       call.arrived_at, tuple(call.queues[:-1]), call.ivr_choice)  # fmt: skip
             answered = Answered(connected.at, connected.call_id, connected.interface)
             self._on_call[connected.interface] = (pop, answered)
+            self._answered[(connected.interface, pop.call_id)] = pop
             out.append(answered)
         return out
 

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callcenter import metrics
+from callcenter.cti.tickets import Ticket, solved_on_call, top_categories
 from callcenter.metrics import erlang
 from callcenter.metrics.agent_time import AgentTime, agent_time
 from callcenter.metrics.kpi import (
@@ -80,6 +81,8 @@ class Report:
     agent_time: dict[str, AgentTime]
     unseen: tuple[tuple[str, float, float, int], ...]
     rings_unanswered: dict[str, int]  # by agent name (from the store: its phone rang, no answer)
+    categories: list[tuple[str, int]]  # the month's tickets by category, most first
+    solved_on_call: tuple[int, int]  # (tickets solved on the call, tickets) created in the month
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,7 @@ class MonthData:
     agent_time: dict[str, AgentTime] = field(default_factory=dict)  # by agent name
     unseen: tuple[tuple[str, float, float, int], ...] = ()  # (queue, since, until, calls) flagged
     rings_unanswered: dict[str, int] = field(default_factory=dict)  # by agent name
+    tickets: tuple[Ticket, ...] = ()  # created in the month
 
 
 def wait_bucket_counts(waits: Sequence[float]) -> list[int]:
@@ -136,7 +140,7 @@ def month_data_from_store(
     for _, _, _, member, _, _ in store.ring_no_answers(start, end):
         rings[member] = rings.get(member, 0) + 1
     return dataclasses.replace(data, agent_time=by_name, unseen=tuple(store.unseen_calls(start, end)),
-                               rings_unanswered=rings)  # fmt: skip
+                               rings_unanswered=rings, tickets=tuple(store.tickets(start, end)))  # fmt: skip
 
 
 def _month_columnar(store: SqlStore, month: str, rules: KpiRules) -> MonthData:
@@ -261,7 +265,8 @@ def figures(data: MonthData, month: str, rules: KpiRules) -> Report:
     survey_by_agent = {m: csat(scores) for m, scores in sorted(members.items()) if m}
     return Report(month, rules.timezone, rules, data.total.as_dict(rules), by_queue, by_day, list(enumerate(hours)),
                   buckets, agents, data.fcr, sorted(staffing), csat(sc for _, _, sc in data.survey),
-                  survey_by_agent, data.agent_time, data.unseen, data.rings_unanswered)  # fmt: skip
+                  survey_by_agent, data.agent_time, data.unseen, data.rings_unanswered,
+                  top_categories(data.tickets), solved_on_call(data.tickets))  # fmt: skip
 
 
 # -- the page ----------------------------------------------------------------------------------------
@@ -374,6 +379,20 @@ def render(report: Report) -> str:
     resolved, answered_journeys = report.fcr
     fcr_pct = _num(round(100 * resolved / answered_journeys, 1) if answered_journeys else None, " %")
     window_days = rules.repeat_window_s / 86400
+    solved, tickets = report.solved_on_call
+    solved_html = (
+        f" By the agents' word: <b>{_num(round(100 * solved / tickets, 1), ' %')}</b> of the month's {tickets} "
+        f"tickets ({solved}) were solved on the call."
+        if tickets
+        else ""
+    )
+    if report.categories:
+        documented = tickets  # shares of all the month's tickets, not of the ten shown
+        requests_html = ("<table><tr><th>Category</th><th>Tickets</th><th>Share</th></tr>" + "".join(
+            f"<tr><td>{e(c)}</td><td>{n}</td><td>{_num(round(100 * n / documented, 1), ' %')}</td></tr>"
+            for c, n in report.categories) + "</table>")  # fmt: skip
+    else:
+        requests_html = '<p class="note">No ticket was opened this month.</p>'
     day_sl = [(d[8:], sl or 0.0) for d, _, _, sl in report.by_day]
     charts = [
         bars([(d[8:], o) for d, o, _, _ in report.by_day], title="Calls offered per day"),
@@ -419,11 +438,11 @@ average handle time (with wrap-up) {_num(t["aht_s"], " s")}.</p>
 <h2>Resolved on the first call</h2>
 <p>{fcr_pct} of answered calls ({resolved} of {answered_journeys}) were not followed by another call from
 the same number within {window_days:g} days. <span class="note">Measured from repeat calls until tickets
-record the agent's "solved on the call" flag.</span></p>
+record the agent's "solved on the call" flag.</span>{solved_html}</p>
 <h2>User satisfaction</h2>
 {survey_html}
 <h2>Most frequent requests</h2>
-<p class="note">Ticket categories appear here once agents document calls in tickets.</p>
+{requests_html}
 <h2>Staffing advice (Erlang C)</h2>
 <p>Agents needed in the month's busiest hours for {TARGET_SL_PCT:g} % answered within {rules.servicelevel_s:g} s,
 from the mean calls per hour on the days with calls then and the measured average handle time:</p>

@@ -182,6 +182,7 @@ def load_scenario(path: str | Path | None) -> tuple[CallCenterSpec, TrafficSpec]
         None if timeout is None else r.number(t, "queue_timeout_s", "traffic", 0.0, 1.0),
         r.share(t, "escalate_share", "traffic", 0.0), r.share(t, "csat_share", "traffic", 0.3),
         r.share(t, "caller_hangup_share", "traffic", 0.05), _agents(r, top.get("agents"), names),
+        repeat_share=r.share(t, "repeat_share", "traffic", 0.0),
     )  # fmt: skip
     dp = r.mapping(top.get("dialplan"), "dialplan", {"first_queue", "escalation_queue"})
     dialplan = DialplanSpec(

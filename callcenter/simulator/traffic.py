@@ -19,6 +19,9 @@ from callcenter.simulator.pbx import Pbx
 PAUSE_REASONS = ("break", "lunch", "training", "meeting")
 
 
+RECENT_NUMBERS = 200  # callers who may call back: the last ones heard
+
+
 @dataclass(frozen=True, slots=True)
 class AgentPlan:
     spec: AgentSpec
@@ -38,6 +41,7 @@ class TrafficSpec:
     csat_share: float = 0.3  # callers who answer the survey
     caller_hangup_share: float = 0.05  # callers who hang up during the conversation
     agents: tuple[AgentPlan, ...] = field(default_factory=tuple)
+    repeat_share: float = 0.0  # callers who call again from a number heard before (repeat calls, FCR)
 
 
 def default_agents() -> tuple[AgentPlan, ...]:
@@ -61,6 +65,7 @@ class Traffic:
         self.spec = spec
         self.rng = random.Random(seed)
         self.calls = 0
+        self.numbers: list[str] = []  # numbers heard recently, for callers who call back
         self.arriving = True
         self.started_at: float | None = None
         self._scheduled = False  # shift changes are scheduled once, not again after a restart
@@ -130,6 +135,11 @@ class Traffic:
             variables["CSAT"] = str(rng.choices((1, 2, 3, 4, 5), (5, 5, 15, 35, 40))[0])
         variables["IVR_CHOICE"] = str(rng.choice((1, 1, 1, 2)))
         number = f"+54911{rng.randrange(10**7, 10**8)}"
+        if spec.repeat_share > 0:  # no extra draw otherwise: seeded runs stay as they were
+            if self.numbers and rng.random() < spec.repeat_share:
+                number = rng.choice(self.numbers)  # the same problem, or a new one: they call back
+            else:
+                self.numbers = [*self.numbers[-(RECENT_NUMBERS - 1) :], number]
         hangup = talk * rng.random() if rng.random() < spec.caller_hangup_share else None
         dialplan.originate(
             self.pbx,

@@ -10,7 +10,8 @@ from __future__ import annotations
 # (version, statements). Version 1 was the first store (stints only); 2 added agent states; 3 the
 # survey's answers and the IVR's choices; 4 where a stint comes from (AMI, or queue_log's back-fill);
 # 5 the daemon's checkpoints (state in base64: one column type for both engines); 6 the calls
-# Asterisk counted that the daemon never saw end.
+# Asterisk counted that the daemon never saw end; 7 wrap-up; 8 sessions, pauses, unanswered rings;
+# 9 tickets.
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         1,
@@ -157,6 +158,34 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX ring_no_answers_by_time ON ring_no_answers (at)",
         ),
     ),
+    (
+        9,
+        (  # the tickets agents document calls in (callcenter.cti.tickets): one per call
+            """CREATE TABLE tickets (
+                server TEXT NOT NULL,
+                call_id TEXT NOT NULL,
+                caller_num TEXT NOT NULL,
+                caller_name TEXT NOT NULL,
+                queue TEXT NOT NULL,
+                agent TEXT NOT NULL,
+                interface TEXT NOT NULL,
+                category TEXT NOT NULL,
+                impact TEXT NOT NULL,
+                urgency TEXT NOT NULL,
+                priority TEXT NOT NULL,
+                level INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                solved_on_call INTEGER NOT NULL,
+                summary TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL,
+                due_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (server, call_id)
+            )""",
+            "CREATE INDEX tickets_by_caller ON tickets (caller_num, created_at)",
+            "CREATE INDEX tickets_by_creation ON tickets (created_at)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]
@@ -202,3 +231,8 @@ PAUSE_COLUMNS = ("server", "position", "queue", "interface", "name", "reason", "
 RNA_COLUMNS = ("server", "position", "at", "call_id", "queue", "member", "interface", "ring_s")
 IVR_COLUMNS = ("server", "position", "at", "call_id", "linked_id", "queue", "caller_num", "choice")
 UNSEEN_COLUMNS = ("server", "position", "at", "queue", "since", "calls")
+TICKET_COLUMNS = (
+    "server", "call_id", "caller_num", "caller_name", "queue", "agent", "interface", "category",
+    "impact", "urgency", "priority", "level", "status", "solved_on_call", "summary", "created_at",
+    "updated_at", "due_at",
+)  # fmt: skip

@@ -7,6 +7,7 @@ the command-line tools call them directly.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcenter.cti.tickets import Ticket
 from callcenter.metrics.kpi import KpiRules, Kpis, add_to
 from callcenter.metrics.window import label_for
 from callcenter.pgurl import is_postgres_url, looks_like_url, redact
@@ -191,6 +193,45 @@ class SqlStore:
             marks = ", ".join("?" * len(columns))
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
             self._db.cursor().executemany(self._sql(sql), rows)
+
+    def save_ticket(self, ticket: Ticket) -> None:
+        """Insert or update the call's ticket (its creation time stays the first one's)."""
+        cols = schema.TICKET_COLUMNS
+        kept = ("server", "call_id", "created_at")
+        sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in kept)
+        sql = (f"INSERT INTO tickets ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+               f" ON CONFLICT (server, call_id) DO UPDATE SET {sets}")  # fmt: skip
+        row = tuple(int(v) if isinstance(v, bool) else v for v in dataclasses.astuple(ticket))
+        with self._lock:
+            try:
+                with self._transaction():
+                    self._db.execute(self._sql(sql), row)
+            except Exception as exc:
+                raise StoreError(f"{self.target}: the ticket was not saved: {_one_line(exc)}") from exc
+
+    def ticket(self, server: str, call_id: str) -> Ticket | None:
+        found = self._tickets(" WHERE server = ? AND call_id = ?", (server, call_id))
+        return found[0] if found else None
+
+    def tickets(self, start: float, end: float) -> list[Ticket]:
+        """Tickets created in [start, end), oldest first."""
+        return self._tickets(" WHERE created_at >= ? AND created_at < ? ORDER BY created_at", (start, end))
+
+    def open_tickets(self, caller: str, limit: int = 20) -> list[Ticket]:
+        """The number's tickets not solved nor closed, newest first: what a pop shows."""
+        where = " WHERE caller_num = ? AND status IN ('open', 'assigned') ORDER BY created_at DESC LIMIT ?"
+        return self._tickets(where, (caller, limit))
+
+    def _tickets(self, where: str, args: tuple[Any, ...]) -> list[Ticket]:
+        query = f"SELECT {', '.join(schema.TICKET_COLUMNS)} FROM tickets{where}"
+        with self._lock:
+            rows = self._db.execute(self._sql(query), args).fetchall()
+        tickets = []
+        for r in rows:
+            fields = dict(zip(schema.TICKET_COLUMNS, r, strict=True))
+            fields["solved_on_call"] = bool(fields["solved_on_call"])
+            tickets.append(Ticket(**fields))
+        return tickets
 
     def caller_stints(self, caller: str, before: float, limit: int = 100) -> list[StintRecord]:
         """The number's latest stints that ended before ``before``, newest first: a pop's history

@@ -3,9 +3,11 @@
 The browser's first message says which phone it follows and, when ``web.api_token`` is set,
 the token (a browser cannot put headers on a websocket): ``{"interface": "PJSIP/1001", "token":
 "..."}``, within 5 s. Then the server sends ``{"type": "hello", ...}``, what rings there now, and
-each screen message as JSON. A refused or malformed hello is closed with a 44xx code and its
-reason, and one warning line; a screen too slow to take its messages is closed with 1013 (try
-again: it reconnects and gets the snapshot).
+each screen message as JSON. The screen may then send ``{"type": "ticket", "call_id": ...,
+"category": ..., ...}`` for a call its phone answered (callcenter.cti.tickets); the answer is
+``ticket_saved`` or ``ticket_error`` with the reason. A refused or malformed hello is closed
+with a 44xx code and its reason, and one warning line; a screen too slow to take its messages is
+closed with 1013 (try again: it reconnects and gets the snapshot).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ async def agent_screen(ws: WebSocket, hub: AgentHub, expected: bytes | None) -> 
     receiving: asyncio.Task[Any] = asyncio.create_task(ws.receive())
     slow = asyncio.create_task(screen.too_slow.wait())
     try:
-        await ws.send_json({"type": "hello", "interface": interface})
+        await ws.send_json(hub.hello(interface))
         while True:
             getting = asyncio.create_task(screen.queue.get())
             done, _ = await asyncio.wait({receiving, getting, slow}, return_when=asyncio.FIRST_COMPLETED)
@@ -61,9 +63,11 @@ async def agent_screen(ws: WebSocket, hub: AgentHub, expected: bytes | None) -> 
                 await ws.close(1013, "too slow: reconnect for the current state")
                 return
             if receiving in done:
-                if receiving.result()["type"] == "websocket.disconnect":
+                message = receiving.result()
+                if message["type"] == "websocket.disconnect":
                     return
-                receiving = asyncio.create_task(ws.receive())  # nothing is asked of screens yet
+                await ws.send_json(await _answer(hub, interface, message.get("text")))
+                receiving = asyncio.create_task(ws.receive())
     except (WebSocketDisconnect, OSError, RuntimeError):
         return  # the browser went away mid-send
     finally:
@@ -73,6 +77,14 @@ async def agent_screen(ws: WebSocket, hub: AgentHub, expected: bytes | None) -> 
         with contextlib.suppress(Exception):
             if ws.application_state is not WebSocketState.DISCONNECTED:
                 await ws.close()
+
+
+async def _answer(hub: AgentHub, interface: str, text: str | None) -> dict[str, Any]:
+    """What a screen asked: today, to save the ticket of a call it answered."""
+    asked = _json(text)
+    if isinstance(asked, dict) and asked.get("type") == "ticket":
+        return await hub.save_ticket(interface, asked)
+    return {"type": "error", "error": 'not understood: send {"type": "ticket", "call_id": ..., ...}'}
 
 
 def _json(text: str | None) -> object:

@@ -95,6 +95,7 @@ class WebServer:
             app,
             http=_HeadsInTime,
             ws="websockets-sansio",  # the agents' screens (DEPENDENCIES.md: no deprecation warnings)
+            ws_max_size=65536,  # a screen sends tickets of a few KB: nothing larger is read
             lifespan="off",
             log_config=None,
             log_level="warning",
