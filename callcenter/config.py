@@ -21,6 +21,7 @@ Rules:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from callcenter import config_rules as rules
 from callcenter.config_rules import ConfigError as ConfigError  # re-exported: callers catch it from here
 from callcenter.config_rules import read_yaml
+from callcenter.cti.tickets import DEFAULT_CATEGORIES
 from callcenter.pgurl import is_postgres_url, looks_like_url, redact
 
 AuthMethod = Literal["md5", "plain"]
@@ -169,6 +171,18 @@ class SiteSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TicketSettings:
+    """What the agents' ticket form offers and the resolution times agreed per priority."""
+
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    resolve_hours: tuple[float, float, float, float, float] = (4.0, 8.0, 24.0, 72.0, 120.0)  # P1 … P5
+
+    @property
+    def hours_by_priority(self) -> dict[str, float]:
+        return {f"P{i}": h for i, h in enumerate(self.resolve_hours, 1)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LogSettings:
     level: LogLevel = "info"
     figures_interval_s: float = 60.0
@@ -217,6 +231,7 @@ class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     log: LogSettings = field(default_factory=LogSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    tickets: TicketSettings = field(default_factory=TicketSettings)
 
 
 def default_settings() -> Settings:
@@ -440,6 +455,34 @@ def _site(raw: object, problems: list[str]) -> SiteSettings:
     )
 
 
+def _categories(value: object) -> tuple[str, ...]:
+    names = value if isinstance(value, list) else None
+    if not names or not all(isinstance(n, str) and n.strip() and len(n) <= 80 for n in names):
+        raise rules.Invalid(f"expected a list of names of 1-80 characters, got {rules.show(value)}")
+    if len(set(names)) != len(names):
+        raise rules.Invalid("expected each category once, got one twice")
+    return tuple(n.strip() for n in names)
+
+
+def _resolve_hours(value: object) -> tuple[float, float, float, float, float]:
+    hours = value if isinstance(value, list) else None
+    if hours is None or len(hours) != 5 or not all(rules.is_number(h) and 0 < h < 10_000 for h in hours):
+        raise rules.Invalid(f"expected 5 hours > 0 (P1 to P5), got {rules.show(value)}")
+    if any(a > b for a, b in itertools.pairwise(hours)):
+        raise rules.Invalid(f"expected P1's hours <= P2's <= ... <= P5's, got {rules.show(value)}")
+    h = [float(x) for x in hours]
+    return h[0], h[1], h[2], h[3], h[4]
+
+
+def _tickets(raw: object, problems: list[str]) -> TicketSettings:
+    section = rules.Section(raw, "tickets", rules.field_names(TicketSettings), problems)
+    d = TicketSettings()
+    return TicketSettings(
+        categories=section.get("categories", d.categories, _categories),
+        resolve_hours=section.get("resolve_hours", d.resolve_hours, _resolve_hours),
+    )
+
+
 def _log(raw: object, problems: list[str]) -> LogSettings:
     section = rules.Section(raw, "log", rules.field_names(LogSettings), problems)
     d = LogSettings()
@@ -498,6 +541,7 @@ def parse_settings(data: object, *, base_dir: Path | None = None) -> Settings:
         site=_site(root.values.get("site"), problems),
         log=_log(root.values.get("log"), problems),
         web=_web(root.values.get("web"), base_dir, problems),
+        tickets=_tickets(root.values.get("tickets"), problems),
     )
     if problems:
         raise ConfigError(problems)

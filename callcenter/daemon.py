@@ -291,7 +291,9 @@ class Daemon:
             self._close()
             raise
         # the agents' screens: one hub for every Asterisk (its books are per server)
-        self.hub = AgentHub(self._history if self.store is not None else None, tickets=self.store)
+        self.hub = AgentHub(self._history if self.store is not None else None, tickets=self.store,
+                            categories=settings.tickets.categories,
+                            resolve_hours=settings.tickets.hours_by_priority)  # fmt: skip
         screens: list[QueuedSink] = [self.hub] if self.web is not None else []
         self.links = [
             PbxLink(server, settings, self.journal, [*self._store_sinks(server.name), *screens])

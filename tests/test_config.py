@@ -336,6 +336,22 @@ def test_secret_is_not_in_repr() -> None:
         ({"journal": {"path": None}}, "journal.path: expected a non-empty string, got an empty value"),
         ({"log": {"level": "INFO"}}, "log.level: expected debug, info, warning or error, got 'INFO'"),
         ({"log": {"figures_interval_s": 0}}, "log.figures_interval_s: expected a number > 0, got 0"),
+        (
+            {"tickets": {"categories": []}},
+            "tickets.categories: expected a list of names of 1-80 characters, got a list",
+        ),
+        (
+            {"tickets": {"categories": ["Email", "Email"]}},
+            "tickets.categories: expected each category once, got one twice",
+        ),
+        (
+            {"tickets": {"resolve_hours": [4, 8, 24]}},
+            "tickets.resolve_hours: expected 5 hours > 0 (P1 to P5), got a list",
+        ),
+        (
+            {"tickets": {"resolve_hours": [8, 4, 24, 72, 120]}},
+            "tickets.resolve_hours: expected P1's hours <= P2's <= ... <= P5's, got a list",
+        ),
         ([{"ami": {}}], "(top level): expected a mapping, got a list"),
         ("ami", "(top level): expected a mapping, got 'ami'"),
     ],
@@ -353,7 +369,7 @@ def test_unknown_key_is_reported_with_the_allowed_keys() -> None:
     [
         (
             {"logging": {}},
-            "logging: unknown key (expected one of: ami, tracking, journal, store, site, log, web)",
+            "logging: unknown key (expected one of: ami, tracking, journal, store, site, log, web, tickets)",
         ),
         ({"ami": {"server": []}}, "ami.server: unknown key (expected one of: servers)"),
         (
@@ -410,7 +426,7 @@ def test_every_problem_is_reported_together_in_file_order() -> None:
         extra: 1
         """)
     assert problems == (
-        "extra: unknown key (expected one of: ami, tracking, journal, store, site, log, web)",
+        "extra: unknown key (expected one of: ami, tracking, journal, store, site, log, web, tickets)",
         UNKNOWN_PROT,
         "ami.servers[0].port: expected an integer 1-65535, got 'abc'",
         "ami.servers[0].secret: required",

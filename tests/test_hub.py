@@ -111,3 +111,20 @@ async def test_a_ticket_is_saved_for_a_call_the_phone_answered_and_pops_with_the
         ("c7", "Network", "assigned")
     ]
     store.close()
+
+
+def test_the_daemons_hub_offers_the_sites_categories_and_resolution_times(tmp_path: Path) -> None:
+    from callcenter.config import parse_settings
+    from callcenter.daemon import Daemon
+
+    settings = parse_settings({
+        "ami": {"servers": [{"name": "pbx", "username": "u", "secret": "s"}]},
+        "journal": {"path": str(tmp_path / "journal.sqlite3")}, "web": {"port": 0},
+        "tickets": {"categories": ["Correo", "Impresoras"], "resolve_hours": [2, 4, 8, 16, 32]},
+    })  # fmt: skip
+    daemon = Daemon(settings)
+    try:
+        assert daemon.hub.hello("PJSIP/1001")["categories"] == ["Correo", "Impresoras"]
+        assert daemon.hub.resolve_hours == {"P1": 2.0, "P2": 4.0, "P3": 8.0, "P4": 16.0, "P5": 32.0}
+    finally:
+        daemon._close()
