@@ -183,6 +183,17 @@ class TicketSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WallboardSettings:
+    """The supervisors' alert thresholds (callcenter.wallboard.alerts)."""
+
+    max_waiting: int = 5  # callers waiting in one queue
+    max_wait_s: float = 60.0  # the longest wait in a queue
+    target_pct: float = 80.0  # today's service level under it
+    min_offered: int = 10  # ... once the day has this many calls
+    max_pause_min: float = 15.0  # an agent's pause
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LogSettings:
     level: LogLevel = "info"
     figures_interval_s: float = 60.0
@@ -232,6 +243,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     web: WebSettings = field(default_factory=WebSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    wallboard: WallboardSettings = field(default_factory=WallboardSettings)
 
 
 def default_settings() -> Settings:
@@ -483,6 +495,18 @@ def _tickets(raw: object, problems: list[str]) -> TicketSettings:
     )
 
 
+def _wallboard(raw: object, problems: list[str]) -> WallboardSettings:
+    section = rules.Section(raw, "wallboard", rules.field_names(WallboardSettings), problems)
+    d = WallboardSettings()
+    return WallboardSettings(
+        max_waiting=section.get("max_waiting", d.max_waiting, rules.integer(1, 10_000)),
+        max_wait_s=section.get("max_wait_s", d.max_wait_s, rules.number(above=0)),
+        target_pct=section.get("target_pct", d.target_pct, rules.number(above=0)),
+        min_offered=section.get("min_offered", d.min_offered, rules.integer(0, 1_000_000)),
+        max_pause_min=section.get("max_pause_min", d.max_pause_min, rules.number(above=0)),
+    )
+
+
 def _log(raw: object, problems: list[str]) -> LogSettings:
     section = rules.Section(raw, "log", rules.field_names(LogSettings), problems)
     d = LogSettings()
@@ -542,6 +566,7 @@ def parse_settings(data: object, *, base_dir: Path | None = None) -> Settings:
         log=_log(root.values.get("log"), problems),
         web=_web(root.values.get("web"), base_dir, problems),
         tickets=_tickets(root.values.get("tickets"), problems),
+        wallboard=_wallboard(root.values.get("wallboard"), problems),
     )
     if problems:
         raise ConfigError(problems)

@@ -38,6 +38,8 @@ from callcenter.queues.views import queue_views
 from callcenter.sinks import LogLines, Totals
 from callcenter.store import SqlStore, StoreError, open_store
 from callcenter.store.sink import StoreSink
+from callcenter.wallboard.alerts import AlertRules
+from callcenter.wallboard.live import Wallboard
 from callcenter.web.app import build_app
 from callcenter.web.server import WebServer
 from callcenter.web.view import LinkView, QueueSnapshot, ServerView
@@ -294,7 +296,10 @@ class Daemon:
         self.hub = AgentHub(self._history if self.store is not None else None, tickets=self.store,
                             categories=settings.tickets.categories,
                             resolve_hours=settings.tickets.hours_by_priority)  # fmt: skip
-        screens: list[QueuedSink] = [self.hub] if self.web is not None else []
+        w = settings.wallboard
+        self._wallboard = Wallboard(rules=AlertRules(w.max_waiting, w.max_wait_s, w.target_pct, w.min_offered,
+                                                     w.max_pause_min * 60))  # fmt: skip
+        screens: list[QueuedSink] = [self.hub, self._wallboard.board] if self.web is not None else []
         self.links = [
             PbxLink(server, settings, self.journal, [*self._store_sinks(server.name), *screens])
             for server in settings.ami.servers
@@ -325,6 +330,13 @@ class Daemon:
 
     def agent_hub(self) -> AgentHub:
         return self.hub
+
+    def wallboard(self) -> Wallboard:
+        return self._wallboard
+
+    def asterisk_clocks(self) -> dict[str, float]:
+        """Each Asterisk's time now, as its events tell it (the agents' changes are on it)."""
+        return {link.server.name: link.asterisk_now() for link in self.links}
 
     def _history(self, caller: str, before: float) -> tuple[PastCall, ...]:
         """A pop's past calls of the number (run in a worker thread by the hub)."""
@@ -377,6 +389,7 @@ class Daemon:
             return 0
         link.ingest = state.ingest
         link.totals.restore(state.totals)
+        self._wallboard.board.seed(link.server.name, state.ingest.tracker)  # its changes are not replayed
         link.position = state.position
         if self.journal is not None and state.position:  # where a gap since the checkpoint begins
             rows = self.journal.rows(link.server.name, skip=state.position - 1)

@@ -178,9 +178,8 @@ async def demo(
         )
         print(f"  web             {daemon.web_line()}{note}", flush=True)
         if daemon.web is not None:  # Ana's phone (the simulator's first agent)
-            print(
-                f"  agent screen    {daemon.web.url}/agent#interface=PJSIP%2F1001 (Ana's phone)", flush=True
-            )
+            print(f"  agent screen    {daemon.web.url}/agent#interface=PJSIP%2F1001 (Ana's phone)\n"
+                  f"  wallboard       {daemon.web.url}/wallboard", flush=True)  # fmt: skip
         print("Ctrl-C stops.\n", flush=True)
         running = asyncio.create_task(daemon.run(), name="daemon")
         started = time.monotonic()

@@ -336,6 +336,8 @@ def test_secret_is_not_in_repr() -> None:
         ({"journal": {"path": None}}, "journal.path: expected a non-empty string, got an empty value"),
         ({"log": {"level": "INFO"}}, "log.level: expected debug, info, warning or error, got 'INFO'"),
         ({"log": {"figures_interval_s": 0}}, "log.figures_interval_s: expected a number > 0, got 0"),
+        ({"wallboard": {"max_waiting": 0}}, "wallboard.max_waiting: expected an integer 1-10000, got 0"),
+        ({"wallboard": {"max_wait_s": "60"}}, "wallboard.max_wait_s: expected a number > 0, got '60'"),
         (
             {"tickets": {"categories": []}},
             "tickets.categories: expected a list of names of 1-80 characters, got a list",
@@ -369,7 +371,8 @@ def test_unknown_key_is_reported_with_the_allowed_keys() -> None:
     [
         (
             {"logging": {}},
-            "logging: unknown key (expected one of: ami, tracking, journal, store, site, log, web, tickets)",
+            "logging: unknown key (expected one of: ami, tracking, journal, store, site, log, web, tickets, "
+            "wallboard)",
         ),
         ({"ami": {"server": []}}, "ami.server: unknown key (expected one of: servers)"),
         (
@@ -426,7 +429,8 @@ def test_every_problem_is_reported_together_in_file_order() -> None:
         extra: 1
         """)
     assert problems == (
-        "extra: unknown key (expected one of: ami, tracking, journal, store, site, log, web, tickets)",
+        "extra: unknown key (expected one of: ami, tracking, journal, store, site, log, web, tickets, "
+        "wallboard)",
         UNKNOWN_PROT,
         "ami.servers[0].port: expected an integer 1-65535, got 'abc'",
         "ami.servers[0].secret: required",

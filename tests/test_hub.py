@@ -113,18 +113,21 @@ async def test_a_ticket_is_saved_for_a_call_the_phone_answered_and_pops_with_the
     store.close()
 
 
-def test_the_daemons_hub_offers_the_sites_categories_and_resolution_times(tmp_path: Path) -> None:
+def test_the_daemons_screens_and_wallboard_take_the_sites_settings(tmp_path: Path) -> None:
     from callcenter.config import parse_settings
     from callcenter.daemon import Daemon
+    from callcenter.wallboard.alerts import AlertRules
 
     settings = parse_settings({
         "ami": {"servers": [{"name": "pbx", "username": "u", "secret": "s"}]},
         "journal": {"path": str(tmp_path / "journal.sqlite3")}, "web": {"port": 0},
         "tickets": {"categories": ["Correo", "Impresoras"], "resolve_hours": [2, 4, 8, 16, 32]},
+        "wallboard": {"max_waiting": 2, "max_pause_min": 10},
     })  # fmt: skip
     daemon = Daemon(settings)
     try:
         assert daemon.hub.hello("PJSIP/1001")["categories"] == ["Correo", "Impresoras"]
         assert daemon.hub.resolve_hours == {"P1": 2.0, "P2": 4.0, "P3": 8.0, "P4": 16.0, "P5": 32.0}
+        assert daemon.wallboard().rules == AlertRules(max_waiting=2, max_pause_s=600.0)
     finally:
         daemon._close()

@@ -269,9 +269,10 @@ async def test_api_queues_figures_equal_the_simulators_queue_log(tmp_path: Path)
 
 async def test_unknown_paths_and_wrong_methods_get_json_errors(tmp_path: Path) -> None:
     async with FakeAmi() as ami, running(settings_for(ami.port, tmp_path)) as r:
-        reply = await fetch(r.url + "/wallboard")
+        reply = await fetch(r.url + "/dashboard")
         assert (reply.status, reply.headers["content-type"]) == (404, "application/json")
-        assert reply.json() == {"error": "not found: /wallboard (try /healthz or /api/queues)"}
+        hint = "(try /healthz, /api/queues, /agent or /wallboard)"
+        assert reply.json() == {"error": f"not found: /dashboard {hint}"}
         reply = await fetch(r.url + "/api/queues", method="POST")
         assert reply.status == 405 and reply.headers["allow"] == "GET, HEAD"
         assert reply.json() == {"error": "method not allowed: POST (allowed: GET, HEAD)"}

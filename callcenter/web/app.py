@@ -1,5 +1,6 @@
 """The web's routes: ``/healthz``, ``/api/queues``, ``/api/export/...`` and the agents' screen
-(the page ``/agent`` and its websocket ``/ws/agent``), JSON errors for the rest.
+(the page ``/agent`` and its websocket ``/ws/agent``) and the supervisors' wallboard (``/wallboard``,
+``/ws/wallboard``), JSON errors for the rest.
 
 Built from a :class:`~callcenter.web.view.CallCenterView`; the handlers read one snapshot and
 serialise it with :mod:`callcenter.web.payloads`, nothing more. Unknown paths get 404 and wrong
@@ -12,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from importlib import resources
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -26,6 +28,7 @@ from callcenter.web import export, payloads
 from callcenter.web.auth import BearerTokenGuard, digest
 from callcenter.web.screens import agent_screen
 from callcenter.web.view import CallCenterView
+from callcenter.web.wallboard import wallboard_feed
 
 NO_STORE = {"Cache-Control": "no-store"}  # live figures: a cache would show old ones
 # The page runs its own inline script and talks to this origin only (its websocket included).
@@ -66,10 +69,22 @@ def build_app(
         )
 
     expected = None if api_token is None else digest(api_token)
-    agent_page = resources.files("callcenter.web").joinpath("pages/agent.html").read_text(encoding="utf-8")
+    pages = resources.files("callcenter.web").joinpath("pages")
+    agent_page = pages.joinpath("agent.html").read_text(encoding="utf-8")
+    wallboard_page = pages.joinpath("wallboard.html").read_text(encoding="utf-8")
 
     async def agent(request: Request) -> Response:
         return HTMLResponse(agent_page, headers=PAGE_POLICY)
+
+    async def wallboard(request: Request) -> Response:
+        return HTMLResponse(wallboard_page, headers=PAGE_POLICY)
+
+    def board() -> dict[str, Any]:
+        now = clock()
+        return view.wallboard().snapshot(payloads.queues(view.servers(), now), now, view.asterisk_clocks())
+
+    async def ws_wallboard(ws: WebSocket) -> None:
+        await wallboard_feed(ws, board, expected)
 
     async def ws_agent(ws: WebSocket) -> None:
         await agent_screen(ws, view.agent_hub(), expected)
@@ -78,6 +93,8 @@ def build_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/agent", agent, methods=["GET"]),
         WebSocketRoute("/ws/agent", ws_agent),
+        Route("/wallboard", wallboard, methods=["GET"]),
+        WebSocketRoute("/ws/wallboard", ws_wallboard),
         Route("/api/queues", api_queues, methods=["GET"]),
         Route("/api/export/{name}", api_export, methods=["GET"]),
     ]
@@ -90,7 +107,7 @@ def _http_error(request: Request, exc: Exception) -> Response:
         raise exc
     headers = dict(exc.headers or {})
     if exc.status_code == 404:
-        message = f"not found: {request.url.path} (try /healthz or /api/queues)"
+        message = f"not found: {request.url.path} (try /healthz, /api/queues, /agent or /wallboard)"
     elif exc.status_code == 405:
         # Starlette lists a route's methods in set order; sorted, the answer is the same every time.
         allowed = sorted(method.strip() for method in headers.get("Allow", "").split(",") if method.strip())

@@ -26,26 +26,43 @@ from callcenter.web.auth import token_matches
 log = logging.getLogger("callcenter.web")
 
 HELLO_S = 5.0
-HELLO = 'the first message must be {"interface": "PJSIP/1001", "token": "..."}'
+HELLO_EXAMPLE = '{"interface": "PJSIP/1001", "token": "..."}'
 MAX_INTERFACE = 200
 
 
-async def agent_screen(ws: WebSocket, hub: AgentHub, expected: bytes | None) -> None:
+async def greeted(ws: WebSocket, expected: bytes | None, what: str, example: str) -> dict[str, Any] | None:
+    """Accept the socket and read its first message, a JSON object with the token (when one is
+    set) within 5 s; None once refused (closed with 4408, 4400 or 4401 and one warning line).
+    ``what`` names the page in that line, ``example`` is the hello it expects."""
     await ws.accept()
     client = ws.client.host if ws.client else "an unknown address"
     try:
         first = await asyncio.wait_for(ws.receive(), HELLO_S)
     except TimeoutError:
-        return await _refuse(ws, 4408, f"no hello within {HELLO_S:.0f} s: {HELLO}", client)
+        await _refuse(
+            ws, 4408, f"no hello within {HELLO_S:.0f} s: the first message must be {example}", what, client
+        )
+        return None
     if first["type"] == "websocket.disconnect":
-        return
+        return None
     hello = _json(first.get("text"))
-    interface = hello.get("interface") if isinstance(hello, dict) else None
-    if not isinstance(interface, str) or not 0 < len(interface) <= MAX_INTERFACE:
-        return await _refuse(ws, 4400, HELLO, client)
-    assert isinstance(hello, dict)
+    if not isinstance(hello, dict):
+        await _refuse(ws, 4400, f"the first message must be {example}", what, client)
+        return None
     if expected is not None and not token_matches(hello.get("token"), expected):
-        return await _refuse(ws, 4401, "missing or wrong token", client)
+        await _refuse(ws, 4401, "missing or wrong token", what, client)
+        return None
+    return hello
+
+
+async def agent_screen(ws: WebSocket, hub: AgentHub, expected: bytes | None) -> None:
+    hello = await greeted(ws, expected, "agent screen", HELLO_EXAMPLE)
+    if hello is None:
+        return
+    interface = hello.get("interface")
+    if not isinstance(interface, str) or not 0 < len(interface) <= MAX_INTERFACE:
+        client = ws.client.host if ws.client else "an unknown address"
+        return await _refuse(ws, 4400, f"the first message must be {HELLO_EXAMPLE}", "agent screen", client)
     screen = hub.attach(interface)
     receiving: asyncio.Task[Any] = asyncio.create_task(ws.receive())
     slow = asyncio.create_task(screen.too_slow.wait())
@@ -59,6 +76,7 @@ async def agent_screen(ws: WebSocket, hub: AgentHub, expected: bytes | None) -> 
             else:
                 getting.cancel()
             if slow in done:
+                client = ws.client.host if ws.client else "an unknown address"
                 log.warning("web: agent screen of %s at %s closed: too slow to keep up", interface, client)
                 await ws.close(1013, "too slow: reconnect for the current state")
                 return
@@ -96,6 +114,6 @@ def _json(text: str | None) -> object:
         return None
 
 
-async def _refuse(ws: WebSocket, code: int, reason: str, client: str) -> None:
-    log.warning("web: agent screen from %s refused: %s", client, reason)
+async def _refuse(ws: WebSocket, code: int, reason: str, what: str, client: str) -> None:
+    log.warning("web: %s from %s refused: %s", what, client, reason)
     await ws.close(code, reason)

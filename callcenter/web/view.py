@@ -8,7 +8,7 @@ Values only: must not import starlette, uvicorn or the daemon.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -18,6 +18,7 @@ from callcenter.queues.views import QueueView
 
 if TYPE_CHECKING:
     from callcenter.cti.hub import AgentHub
+    from callcenter.wallboard.live import Wallboard
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,4 +74,12 @@ class CallCenterView(Protocol):
 
     def agent_hub(self) -> AgentHub:
         """Where the agents' screens attach (``/ws/agent``)."""
+        ...
+
+    def wallboard(self) -> Wallboard:
+        """The agents' board and the alerts (``/ws/wallboard``)."""
+        ...
+
+    def asterisk_clocks(self) -> Mapping[str, float]:
+        """Each Asterisk's time now (its events' clock), by server name."""
         ...
