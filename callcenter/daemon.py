@@ -46,6 +46,7 @@ from callcenter.web.view import LinkView, QueueSnapshot, ServerView
 
 log = logging.getLogger("callcenter")
 CHECKPOINT_EVERY_S = 300.0  # a crash replays at most this much of the journal (and a clean stop none)
+TICKETS_EVERY_S = 30  # how stale the wallboard's ticket alerts may be
 SINK_SETTLE_S = 10.0  # at a clean stop, how long the store may take to write its last changes
 GAP_MARGIN_S = 120.0  # queue_log is read from a little before the gap: its times are whole seconds
 
@@ -440,6 +441,22 @@ class Daemon:
                 "%s: journal retention: %d rows older than %g days deleted", link.server.name, deleted, days
             )
 
+    async def _ticket_watch(self) -> None:
+        """The unsolved tickets, for the wallboard's escalation alerts, read off the loop."""
+        while True:
+            await self.refresh_tickets()
+            await asyncio.sleep(TICKETS_EVERY_S)
+
+    async def refresh_tickets(self) -> None:
+        if self.store is None:
+            return
+        try:
+            self._wallboard.tickets = tuple(await asyncio.to_thread(self.store.unsolved_tickets))
+        except StoreError as exc:
+            log.warning(
+                "wallboard: the tickets were not read: %s (tried again in %d s)", exc, TICKETS_EVERY_S
+            )
+
     async def _checkpoints(self) -> None:
         while True:
             await asyncio.sleep(CHECKPOINT_EVERY_S)
@@ -469,6 +486,8 @@ class Daemon:
                         group.create_task(link.fanout.run(), name=f"sinks-{link.server.name}")
                 group.create_task(self._figures(), name="figures")
                 group.create_task(self._checkpoints(), name="checkpoints")
+                if self.web is not None and self.store is not None:
+                    group.create_task(self._ticket_watch(), name="tickets")
                 await self._stopping.wait()
                 log.info("stopping")
                 if self.web is not None and web is not None:

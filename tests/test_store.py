@@ -160,6 +160,10 @@ def test_tickets_are_saved_once_per_call_and_found_by_caller(store: SqlStore) ->
     store.save_ticket(solved)
     assert store.tickets(0.0, 2e9) == [solved] and store.ticket("pbx", "c1") == solved
     assert store.open_tickets("+5491155550001") == [] and store.tickets(1001.0, 2e9) == []
+    other = ticket_from_form({**form, "urgency": "high"}, server="pbx", call={**call, "call_id": "c2"},
+                             existing=None, categories=DEFAULT_CATEGORIES, now=3000.0)  # fmt: skip
+    store.save_ticket(other)
+    assert store.unsolved_tickets() == [other]  # the solved one is not watched
 
 
 def test_writing_twice_stores_once(store: SqlStore) -> None:

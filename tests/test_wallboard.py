@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from callcenter.ami.trace import read_chunks
+from callcenter.cti.tickets import DEFAULT_CATEGORIES, Ticket, ticket_from_form
 from callcenter.ingest import Ingest
 from callcenter.queues import changes as ch
 from callcenter.queues.model import AgentState
@@ -158,3 +159,42 @@ def test_a_board_seeded_from_a_restored_tracker_shows_what_every_change_showed(n
         if want.state is AgentState.PAUSED:
             pause = paused_at.get(got.name, paused_at.get(got.interface))
             assert int(got.since) == pause and got.since <= want.since
+
+
+def _ticket(created: float, **kw: Any) -> Ticket:
+    call = {"call_id": "c7", "caller_num": "+5491155550001", "caller_name": "", "queue": "support",
+            "member": "Bruno", "interface": "PJSIP/1002"}  # fmt: skip
+    form = {"category": "Email", "impact": "medium", "urgency": "high", **kw}  # P2: 8 hours
+    return ticket_from_form(form, server="pbx", call=call, existing=None, categories=DEFAULT_CATEGORIES,
+                            now=created)  # fmt: skip
+
+
+def test_a_ticket_is_at_risk_at_three_quarters_and_overdue_past_its_deadline() -> None:
+    t = _ticket(0.0)
+    levels = [
+        [(k, lvl) for k, lvl, _ in conditions({}, [], now, RULES, [t])] for now in (21599.0, 21600.0, 28800.0)
+    ]
+    assert levels == [[], [("ticket:pbx-c7", "warning")], [("ticket:pbx-c7", "critical")]]
+    ((_, _, text),) = conditions({}, [], 28800.0 + 600, RULES, [t])
+    assert text == "ticket pbx-c7 (P2, Email, Bruno) overdue by 10 min: escalate"
+    assert conditions({}, [], 28800.0, RULES, [_ticket(0.0, solved_on_call=True)]) == []
+
+
+async def test_the_daemon_watches_the_stores_unsolved_tickets_for_the_wallboard(tmp_path: Path) -> None:
+    import time
+
+    from callcenter.config import parse_settings
+    from callcenter.daemon import Daemon
+
+    settings = parse_settings({"ami": {"servers": [{"name": "pbx", "username": "u", "secret": "s"}]},
+                               "journal": {"path": str(tmp_path / "journal.sqlite3")},
+                               "web": {"port": 0}})  # fmt: skip
+    daemon = Daemon(settings)
+    try:
+        assert daemon.store is not None
+        daemon.store.save_ticket(_ticket(time.time() - 7 * 3600))  # P2 opened 7 hours ago: at risk
+        await daemon.refresh_tickets()
+        alerts = daemon.wallboard().snapshot({"servers": {}}, time.time())["alerts"]
+        assert [(a["key"], a["level"]) for a in alerts] == [("ticket:pbx-c7", "warning")]
+    finally:
+        daemon._close()

@@ -222,6 +222,10 @@ class SqlStore:
         where = " WHERE caller_num = ? AND status IN ('open', 'assigned') ORDER BY created_at DESC LIMIT ?"
         return self._tickets(where, (caller, limit))
 
+    def unsolved_tickets(self, limit: int = 500) -> list[Ticket]:
+        """Tickets not solved nor closed, the nearest deadline first: what the wallboard watches."""
+        return self._tickets(" WHERE status IN ('open', 'assigned') ORDER BY due_at LIMIT ?", (limit,))
+
     def _tickets(self, where: str, args: tuple[Any, ...]) -> list[Ticket]:
         query = f"SELECT {', '.join(schema.TICKET_COLUMNS)} FROM tickets{where}"
         with self._lock:

@@ -12,7 +12,9 @@ threshold in :class:`AlertRules`:
 - ``service_level``  (warning)  today's service level is under ``target_pct`` once the day has
   ``min_offered`` calls (fewer would make one call swing it);
 - ``calls_unseen``   (warning)  Asterisk counted calls the daemon never saw today;
-- ``long_pause``     (warning)  an agent has been paused ``max_pause_s`` or longer.
+- ``long_pause``     (warning)  an agent has been paused ``max_pause_s`` or longer;
+- ``ticket``         (warning) a ticket is at risk (¾ of its time to resolve gone), (critical)
+  past its deadline: the supervisor escalates it (HELPDESK.md's first escalation level).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from callcenter.cti.tickets import Ticket, at_risk, overdue
 from callcenter.queues.model import AgentState
 from callcenter.wallboard.board import AgentOnBoard
 
@@ -43,10 +46,23 @@ class Alert:
 
 
 def conditions(
-    servers: Mapping[str, Mapping[str, Any]], agents: Sequence[AgentOnBoard], now: float, rules: AlertRules
+    servers: Mapping[str, Mapping[str, Any]],
+    agents: Sequence[AgentOnBoard],
+    now: float,
+    rules: AlertRules,
+    tickets: Sequence[Ticket] = (),
 ) -> list[tuple[str, str, str]]:
-    """(key, level, text) of every rule that holds now. ``servers`` as ``/api/queues`` gives them."""
+    """(key, level, text) of every rule that holds now. ``servers`` as ``/api/queues`` gives them;
+    ``tickets`` the unsolved ones (their times are the wall clock's, as ``now`` then is)."""
     out: list[tuple[str, str, str]] = []
+    for t in tickets:
+        about = f"ticket {t.server}-{t.call_id} ({t.priority}, {t.category}, {t.agent})"
+        if overdue(t, now):
+            out.append((f"ticket:{t.server}-{t.call_id}", "critical",
+                        f"{about} overdue by {(now - t.due_at) / 60:.0f} min: escalate"))  # fmt: skip
+        elif at_risk(t, now):
+            out.append((f"ticket:{t.server}-{t.call_id}", "warning",
+                        f"{about} at risk: due in {(t.due_at - now) / 60:.0f} min"))  # fmt: skip
     busy = (AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL, AgentState.WRAP_UP)
     for name, server in servers.items():
         if server["link"] != "UP":

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from callcenter.cti.tickets import Ticket
 from callcenter.wallboard.alerts import AlertBook, AlertRules, conditions
 from callcenter.wallboard.board import AgentBoard
 
@@ -18,6 +19,7 @@ class Wallboard:
     board: AgentBoard = field(default_factory=AgentBoard)
     rules: AlertRules = field(default_factory=AlertRules)
     book: AlertBook = field(default_factory=AlertBook)
+    tickets: tuple[Ticket, ...] = ()  # unsolved, refreshed from the store by the daemon
 
     def snapshot(
         self, queues: dict[str, Any], now: float, clocks: Mapping[str, float] | None = None
@@ -27,7 +29,7 @@ class Wallboard:
         clocks = clocks or {}
         agents = self.board.rows()
         since = {(a.server, a.interface): max(0.0, clocks.get(a.server, now) - a.since) for a in agents}
-        holding = conditions(queues["servers"], [], now, self.rules)
+        holding = conditions(queues["servers"], [], now, self.rules, self.tickets)
         for server in sorted({a.server for a in agents}):  # each agent's time on its Asterisk's clock
             mine = [a for a in agents if a.server == server]
             holding += conditions({}, mine, clocks.get(server, now), self.rules)
