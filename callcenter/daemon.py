@@ -391,6 +391,7 @@ class Daemon:
         link.ingest = state.ingest
         link.totals.restore(state.totals)
         self._wallboard.board.seed(link.server.name, state.ingest.tracker)  # its changes are not replayed
+        self.hub.seed(link.server.name, state.ingest.tracker)
         link.position = state.position
         if self.journal is not None and state.position:  # where a gap since the checkpoint begins
             rows = self.journal.rows(link.server.name, skip=state.position - 1)

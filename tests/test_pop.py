@@ -190,3 +190,36 @@ def test_every_ring_of_every_real_trace_ends_once_as_queue_log_counts(name: str)
             answered += isinstance(m, Answered)
     verbs = [line.split("|")[4] for line in (TRACES / f"{name}.queue_log").read_text().splitlines()]
     assert (unanswered, answered) == (verbs.count("RINGNOANSWER"), verbs.count("CONNECT"))
+
+
+@pytest.mark.parametrize("cut", ["Event: AgentCalled", "Event: AgentConnect"])
+def test_a_book_seeded_from_a_restored_tracker_shows_the_call_as_one_fed_every_change(cut: str) -> None:
+    """After a restart from a checkpoint the earlier changes are not replayed: the book is seeded
+    from the tracker. Cut h_ring_no_answer after Bruno's phone rings, or after he answers: the
+    seeded book's screen for Bruno holds the same call, caller, queue and state as a fed book's,
+    and (answered) the call is one his screen may document."""
+    from callcenter.ingest import Ingest
+    from tests.test_screens import events
+
+    bruno = "Local/agent2@agents/n"
+    trace = events("h_ring_no_answer")
+    last = max(i for i, e in enumerate(trace) if e.startswith(cut.encode()))
+    ingest, fed = Ingest(), PopBook("lab")
+    for event in trace[: last + 1]:
+        for change in ingest.feed(event):
+            fed.take(change)
+    seeded = PopBook("lab")
+    seeded.seed(ingest.tracker)
+
+    def shown(book: PopBook) -> list[tuple[str, ...]]:
+        out: list[tuple[str, ...]] = []
+        for m in book.screen(bruno):
+            if isinstance(m, Ringing):
+                out.append(("ringing", m.pop.call_id, m.pop.caller_num, m.pop.queue, m.pop.member))
+            elif isinstance(m, Answered):
+                out.append(("answered", m.call_id))
+        return out
+
+    assert shown(seeded) == shown(fed) and shown(fed)
+    answered = cut == "Event: AgentConnect"
+    assert (seeded.answered(bruno, "1795346558.1") is not None) is answered

@@ -37,6 +37,7 @@ from callcenter.cti.tickets import (
     ticket_json,
 )
 from callcenter.fanout import Positioned
+from callcenter.queues.tracker import Tracker
 
 log = logging.getLogger("callcenter")
 
@@ -100,6 +101,11 @@ class AgentHub:
                 screen.offer(message_json(message))
         self.screens.setdefault(interface, set()).add(screen)
         return screen
+
+    def seed(self, server: str, tracker: Tracker) -> None:
+        """After a restart from a checkpoint: the calls in progress, from the restored tracker."""
+        book = self.books[server] = PopBook(server)
+        book.seed(tracker)
 
     def detach(self, screen: Screen) -> None:
         screens = self.screens.get(screen.interface)

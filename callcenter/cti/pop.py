@@ -25,8 +25,9 @@ from typing import Any
 from callcenter.cti.tickets import Ticket
 from callcenter.metrics.kpi import arrived_at
 from callcenter.queues import changes as ch
-from callcenter.queues.model import Outcome, StintRecord
+from callcenter.queues.model import Outcome, Phase, StintRecord
 from callcenter.queues.recent import Recent
+from callcenter.queues.tracker import Tracker
 
 MAX_CALLS = 20_000  # calls remembered for their journey: far more than a site has at once
 HISTORY_LIMIT = 5  # past calls shown on a pop
@@ -154,6 +155,35 @@ class PopBook:
     def answered(self, interface: str, call_id: str) -> Pop | None:
         """The call, if that interface answered it (lately): the calls its agent may document."""
         return self._answered.get((interface, call_id))
+
+    def seed(self, tracker: Tracker) -> None:
+        """The calls in progress as a tracker restored from a checkpoint has them (their earlier
+        changes are not replayed): who waits, which phone each one rings, who talks with whom —
+        so a screen that reconnects shows its call and its agent can still document it. The IVR
+        choice is not in the tracker: unknown for these."""
+        now = tracker.now
+        for s in tracker.stints.values():
+            call = self._call(s.call_id)
+            call.caller_num, call.caller_name = s.caller_num, s.caller_name
+            if not call.queues or call.queues[-1] != s.queue:
+                call.queues.append(s.queue)
+            call.queued_at = s.joined_at
+            if call.arrived_at is None:
+                call.arrived_at = s.joined_at
+            if s.phase is Phase.TALKING and s.interface is not None:
+                at = s.answered_at if s.answered_at is not None else now
+                before = tuple(call.queues[:-1])
+                pop = Pop(at, self.server, s.call_id, s.queue, s.agent or "", s.interface, s.caller_num,
+                          s.caller_name, s.wait_s, call.arrived_at, before, None)  # fmt: skip
+                self._on_call[s.interface] = (pop, Answered(at, s.call_id, s.interface))
+                self._answered[(s.interface, s.call_id)] = pop
+        for interface, agent in tracker.agents.items():
+            for call_id in agent.ringing:
+                stint = tracker.stints.get(call_id)
+                if stint is not None:
+                    offer = ch.CallOffered(now, call_id, stint.queue, agent.name, interface, stint.caller_num,
+                                           stint.caller_name)  # fmt: skip
+                    self._offer(offer)
 
     def _call(self, call_id: str) -> _Call:
         call = self._calls.get(call_id)
