@@ -11,9 +11,10 @@ Rules:
 - Nothing is silently ignored or guessed: unknown keys (typos), keys given twice, strings where numbers
   belong and `1` where `true` belongs are all reported. (Integers are accepted for durations, and a
   bare YAML `events: on`, which YAML reads as true, means Asterisk's "on".)
-- Secrets (`ami.servers[].secret`, `web.api_token`, a password in `journal.url`) never appear in a
-  problem, a repr or a log line.
-- Only the standard library, PyYAML and `callcenter.pgurl` (pure) are imported here. The IO is
+- Secrets (`ami.servers[].secret`, `web.api_token`, `web.agent_token`, a password in
+  `journal.url`) never appear in a problem, a repr or a log line.
+- Only the standard library, PyYAML, `callcenter.pgurl` and `callcenter.cti.tickets` (both
+  pure) are imported here. The IO is
   `load_settings` reading the file, and checking that the TLS files named in `web` can be opened
   (so `check-config` catches a wrong path). Whether psycopg is installed is the journal's concern,
   checked when it opens; whether the TLS files hold a matching certificate and key, the web's.
@@ -210,6 +211,8 @@ class WebSettings:
     tls_cert: str | None = None  # PEM files; both or neither
     tls_key: str | None = None
     api_token: str | None = field(default=None, repr=False)  # settings get logged; the token must not be
+    # the agents' screens' own token: it opens /ws/agent only (not the API, exports nor the wallboard)
+    agent_token: str | None = field(default=None, repr=False)
 
     @property
     def scheme(self) -> Literal["http", "https"]:
@@ -544,8 +547,18 @@ def _web(raw: object, base_dir: Path | None, problems: list[str]) -> WebSettings
         port=section.get("port", d.port, rules.integer(0, 65535)),
         tls_cert=tls_cert if tls_key is not None else None,
         tls_key=tls_key if tls_cert is not None else None,
-        api_token=section.get("api_token", None, rules.optional(_api_token)),
+        api_token=(api_token := section.get("api_token", None, rules.optional(_api_token))),
+        agent_token=_agent_token(section, api_token, problems),
     )
+
+
+def _agent_token(section: rules.Section, api_token: str | None, problems: list[str]) -> str | None:
+    token = section.get("agent_token", None, rules.optional(_api_token))
+    if token is not None and api_token is None:
+        problems.append("web.agent_token: set web.api_token too (without it every page is open)")
+    elif token is not None and token == api_token:
+        problems.append("web.agent_token: expected a token of its own, got web.api_token's")
+    return token
 
 
 def parse_settings(data: object, *, base_dir: Path | None = None) -> Settings:

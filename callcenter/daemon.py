@@ -284,7 +284,8 @@ class Daemon:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         web = settings.web
-        self.web = WebServer(web, build_app(self, api_token=web.api_token)) if web.enabled else None
+        app = build_app(self, api_token=web.api_token, agent_token=web.agent_token)
+        self.web = WebServer(web, app) if web.enabled else None
         self.journal: JournalStore | None = None
         self.store: SqlStore | None = None
         try:

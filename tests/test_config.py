@@ -337,6 +337,19 @@ def test_secret_is_not_in_repr() -> None:
         ({"log": {"level": "INFO"}}, "log.level: expected debug, info, warning or error, got 'INFO'"),
         ({"log": {"figures_interval_s": 0}}, "log.figures_interval_s: expected a number > 0, got 0"),
         ({"wallboard": {"max_waiting": 0}}, "wallboard.max_waiting: expected an integer 1-10000, got 0"),
+        (
+            {"web": {"agent_token": "agents-token-0123456789abcdef"}},
+            "web.agent_token: set web.api_token too (without it every page is open)",
+        ),
+        (
+            {
+                "web": {
+                    "api_token": "same-token-0123456789abcdef",
+                    "agent_token": "same-token-0123456789abcdef",
+                }
+            },
+            "web.agent_token: expected a token of its own, got web.api_token's",
+        ),
         ({"wallboard": {"max_wait_s": "60"}}, "wallboard.max_wait_s: expected a number > 0, got '60'"),
         (
             {"tickets": {"categories": []}},
@@ -746,7 +759,8 @@ def test_empty_tls_keys_mean_plain_http() -> None:
         ({"enabled": "no"}, "web.enabled: expected true or false, got 'no'"),
         (
             {"tls": True},
-            "web.tls: unknown key (expected one of: enabled, host, port, tls_cert, tls_key, api_token)",
+            "web.tls: unknown key (expected one of: enabled, host, port, tls_cert, tls_key, api_token, "
+            "agent_token)",
         ),
         (
             {"api_token": "short"},

@@ -176,3 +176,25 @@ async def test_the_agent_page_shows_a_callers_name_as_text(tmp_path: Path) -> No
             assert await page.value("document.getElementById('caller_name').textContent") == hostile
             assert await page.value("document.querySelectorAll('#call img').length") == 0
             assert await page.value("document.title") == "Agent screen — callcenter"
+
+
+async def test_the_agents_token_opens_their_screens_and_nothing_else(tmp_path: Path) -> None:
+    """Two roles: web.agent_token opens /ws/agent only; the API token opens everything."""
+    agents = "agents-token-0123456789abcdef"
+    async with (
+        FakeAmi() as ami,
+        running(settings_for(ami.port, tmp_path, api_token=TOKEN, agent_token=agents)) as r,
+    ):
+        await r.daemon.links[0].client.wait_up(5)
+        for token in (agents, TOKEN):
+            screen = await _screen(r.url, {"interface": BRUNO, "token": token})
+            assert (await _next(screen))["type"] == "hello"
+            await screen.close()
+        assert (
+            await fetch(r.url + "/api/queues", headers={"Authorization": f"Bearer {agents}"})
+        ).status == 401
+        board = await connect(r.url.replace("http://", "ws://") + "/ws/wallboard", open_timeout=5)
+        await board.send(json.dumps({"token": agents}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await _next(board)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401

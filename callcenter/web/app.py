@@ -39,7 +39,11 @@ PAGE_POLICY = {
 
 
 def build_app(
-    view: CallCenterView, *, api_token: str | None = None, clock: Callable[[], float] = time.time
+    view: CallCenterView,
+    *,
+    api_token: str | None = None,
+    agent_token: str | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Starlette:
     async def healthz(request: Request) -> Response:
         status, body = payloads.health(view.link_views())
@@ -68,7 +72,10 @@ def build_app(
             export.stream(fmt, columns, rows), media_type=export.FORMATS[fmt], headers=disposition
         )
 
+    # Two roles: the API token (supervisors, analysts: the API, exports, the wallboard, and the
+    # screens), and the agents' token (their screens only).
     expected = None if api_token is None else digest(api_token)
+    for_agents = None if expected is None else [expected, *([digest(agent_token)] if agent_token else [])]
     pages = resources.files("callcenter.web").joinpath("pages")
     agent_page = pages.joinpath("agent.html").read_text(encoding="utf-8")
     wallboard_page = pages.joinpath("wallboard.html").read_text(encoding="utf-8")
@@ -87,7 +94,7 @@ def build_app(
         await wallboard_feed(ws, board, expected)
 
     async def ws_agent(ws: WebSocket) -> None:
-        await agent_screen(ws, view.agent_hub(), expected)
+        await agent_screen(ws, view.agent_hub(), for_agents)
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),

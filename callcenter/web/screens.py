@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -30,7 +31,9 @@ HELLO_EXAMPLE = '{"interface": "PJSIP/1001", "token": "..."}'
 MAX_INTERFACE = 200
 
 
-async def greeted(ws: WebSocket, expected: bytes | None, what: str, example: str) -> dict[str, Any] | None:
+async def greeted(
+    ws: WebSocket, expected: bytes | Sequence[bytes] | None, what: str, example: str
+) -> dict[str, Any] | None:
     """Accept the socket and read its first message, a JSON object with the token (when one is
     set) within 5 s; None once refused (closed with 4408, 4400 or 4401 and one warning line).
     ``what`` names the page in that line, ``example`` is the hello it expects."""
@@ -55,7 +58,7 @@ async def greeted(ws: WebSocket, expected: bytes | None, what: str, example: str
     return hello
 
 
-async def agent_screen(ws: WebSocket, hub: AgentHub, expected: bytes | None) -> None:
+async def agent_screen(ws: WebSocket, hub: AgentHub, expected: Sequence[bytes] | None) -> None:
     hello = await greeted(ws, expected, "agent screen", HELLO_EXAMPLE)
     if hello is None:
         return
