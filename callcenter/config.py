@@ -11,8 +11,8 @@ Rules:
 - Nothing is silently ignored or guessed: unknown keys (typos), keys given twice, strings where numbers
   belong and `1` where `true` belongs are all reported. (Integers are accepted for durations, and a
   bare YAML `events: on`, which YAML reads as true, means Asterisk's "on".)
-- Secrets (`ami.servers[].secret`, `web.api_token`, `web.agent_token`, a password in
-  `journal.url`) never appear in a problem, a repr or a log line.
+- Secrets (`ami.servers[].secret`, `web.api_token`, `web.agent_token`, `mqtt.password`, a
+  password in `journal.url`) never appear in a problem, a repr or a log line.
 - Only the standard library, PyYAML, `callcenter.pgurl` and `callcenter.cti.tickets` (both
   pure) are imported here. The IO is
   `load_settings` reading the file, and checking that the TLS files named in `web` can be opened
@@ -195,6 +195,18 @@ class WallboardSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MqttSettings:
+    """The live feed on an MQTT broker (callcenter.mqtt): off unless enabled."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 1883
+    prefix: str = "callcenter"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LogSettings:
     level: LogLevel = "info"
     figures_interval_s: float = 60.0
@@ -247,6 +259,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     wallboard: WallboardSettings = field(default_factory=WallboardSettings)
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
 
 
 def default_settings() -> Settings:
@@ -510,6 +523,31 @@ def _wallboard(raw: object, problems: list[str]) -> WallboardSettings:
     )
 
 
+_TOPIC_PREFIX = re.compile(r"[^/+#\s]+(/[^/+#\s]+)*")
+
+
+def _topic_prefix(value: object) -> str:
+    text = rules.text()(value)
+    if not _TOPIC_PREFIX.fullmatch(text):
+        raise rules.Invalid(
+            f"expected topic levels without +, #, spaces or empty levels, got {rules.show(value)}"
+        )
+    return text
+
+
+def _mqtt(raw: object, problems: list[str]) -> MqttSettings:
+    section = rules.Section(raw, "mqtt", rules.field_names(MqttSettings), problems)
+    d = MqttSettings()
+    return MqttSettings(
+        enabled=section.get("enabled", d.enabled, rules.boolean),
+        host=section.get("host", d.host, rules.text()),
+        port=section.get("port", d.port, rules.integer(1, 65535)),
+        prefix=section.get("prefix", d.prefix, _topic_prefix),
+        username=section.get("username", None, rules.optional(rules.text())),
+        password=section.get("password", None, rules.optional(rules.text(hidden=True))),
+    )
+
+
 def _log(raw: object, problems: list[str]) -> LogSettings:
     section = rules.Section(raw, "log", rules.field_names(LogSettings), problems)
     d = LogSettings()
@@ -580,6 +618,7 @@ def parse_settings(data: object, *, base_dir: Path | None = None) -> Settings:
         web=_web(root.values.get("web"), base_dir, problems),
         tickets=_tickets(root.values.get("tickets"), problems),
         wallboard=_wallboard(root.values.get("wallboard"), problems),
+        mqtt=_mqtt(root.values.get("mqtt"), problems),
     )
     if problems:
         raise ConfigError(problems)

@@ -32,6 +32,7 @@ from callcenter.fanout import FanOut, QueuedSink
 from callcenter.ingest import Ingest
 from callcenter.journal import DATA, LINK, JournalError, JournalRow, JournalStore, open_journal
 from callcenter.metrics.window import Window, site_zone
+from callcenter.mqtt.sink import MqttSink
 from callcenter.queues import changes as ch
 from callcenter.queues.tracker import TrackerConfig
 from callcenter.queues.views import queue_views
@@ -301,9 +302,17 @@ class Daemon:
         w = settings.wallboard
         self._wallboard = Wallboard(rules=AlertRules(w.max_waiting, w.max_wait_s, w.target_pct, w.min_offered,
                                                      w.max_pause_min * 60))  # fmt: skip
-        screens: list[QueuedSink] = [self.hub, self._wallboard.board] if self.web is not None else []
+        feeds: list[QueuedSink] = [self.hub, self._wallboard.board] if self.web is not None else []
+        m = settings.mqtt  # the live feed for other systems: one sink for every Asterisk
+        self.mqtt = (
+            MqttSink(m.host, m.port, m.prefix, username=m.username, password=m.password)
+            if m.enabled
+            else None
+        )
+        if self.mqtt is not None:
+            feeds.append(self.mqtt)
         self.links = [
-            PbxLink(server, settings, self.journal, [*self._store_sinks(server.name), *screens])
+            PbxLink(server, settings, self.journal, [*self._store_sinks(server.name), *feeds])
             for server in settings.ami.servers
         ]
         for link in self.links:
@@ -484,7 +493,7 @@ class Daemon:
                     group.create_task(self._client(link), name=f"ami-{link.server.name}")
                     group.create_task(link.resync_loop(), name=f"resync-{link.server.name}")
                     group.create_task(link.status_checks(), name=f"status-{link.server.name}")
-                    if link.fanout.lanes:  # queued sinks: the store (screens and wallboard come next)
+                    if link.fanout.lanes:  # queued sinks: the store, screens, wallboard, MQTT
                         group.create_task(link.fanout.run(), name=f"sinks-{link.server.name}")
                 group.create_task(self._figures(), name="figures")
                 group.create_task(self._checkpoints(), name="checkpoints")
@@ -506,6 +515,8 @@ class Daemon:
                     if link.refill_from is not None and link.server.queue_log and link.store is not None:
                         await link.backfill(link.refill_from)
                 await self.checkpoint()  # the next start replays nothing of the journal
+                if self.mqtt is not None:
+                    await self.mqtt.close()
                 raise _Stop
         except* _Stop:
             pass

@@ -8,6 +8,7 @@ Reads files and the filesystem's permissions; opens no socket and no database.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 from pathlib import Path
@@ -34,6 +35,10 @@ def problems(settings: Settings) -> list[str]:
     store = settings.store
     if store.enabled and store.url is None:
         found += _sqlite_problems(Path(store.path), "store")
+    if settings.mqtt.enabled and importlib.util.find_spec("aiomqtt") is None:
+        found.append(
+            "mqtt.enabled: needs the MQTT client, not installed here: pip install 'callcenter[mqtt]'"
+        )
     return found
 
 

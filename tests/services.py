@@ -73,3 +73,22 @@ def postgres_schema(base_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(base_url, autocommit=True) as db:
             db.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
+
+
+def mqtt_broker() -> tuple[str, int]:
+    """The machine's MQTT broker (Mosquitto), or skip/fail: checked with a real TCP connection."""
+    import socket
+
+    address = f"{MQTT_HOST}:{MQTT_PORT}"
+    try:
+        import aiomqtt  # noqa: F401
+    except ImportError:
+        unreachable("MQTT", address, "aiomqtt is not installed (pip install -e '.[dev]')")
+    try:
+        socket.create_connection((MQTT_HOST, MQTT_PORT), timeout=3).close()
+    except OSError as exc:
+        unreachable("MQTT", address, str(exc))
+    return MQTT_HOST, MQTT_PORT

@@ -338,6 +338,10 @@ def test_secret_is_not_in_repr() -> None:
         ({"log": {"figures_interval_s": 0}}, "log.figures_interval_s: expected a number > 0, got 0"),
         ({"wallboard": {"max_waiting": 0}}, "wallboard.max_waiting: expected an integer 1-10000, got 0"),
         (
+            {"mqtt": {"prefix": "cc/+/x"}},
+            "mqtt.prefix: expected topic levels without +, #, spaces or empty levels, got 'cc/+/x'",
+        ),
+        (
             {"web": {"agent_token": "agents-token-0123456789abcdef"}},
             "web.agent_token: set web.api_token too (without it every page is open)",
         ),
@@ -385,7 +389,7 @@ def test_unknown_key_is_reported_with_the_allowed_keys() -> None:
         (
             {"logging": {}},
             "logging: unknown key (expected one of: ami, tracking, journal, store, site, log, web, tickets, "
-            "wallboard)",
+            "wallboard, mqtt)",
         ),
         ({"ami": {"server": []}}, "ami.server: unknown key (expected one of: servers)"),
         (
@@ -443,7 +447,7 @@ def test_every_problem_is_reported_together_in_file_order() -> None:
         """)
     assert problems == (
         "extra: unknown key (expected one of: ami, tracking, journal, store, site, log, web, tickets, "
-        "wallboard)",
+        "wallboard, mqtt)",
         UNKNOWN_PROT,
         "ami.servers[0].port: expected an integer 1-65535, got 'abc'",
         "ami.servers[0].secret: required",
