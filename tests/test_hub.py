@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from callcenter.cti.hub import SCREEN_CAPACITY, AgentHub
-from callcenter.cti.pop import past_calls
+from callcenter.cti.pop import PastCall, past_calls
 from callcenter.fanout import Positioned
 from callcenter.queues import changes as ch
 from callcenter.queues.model import Outcome
@@ -131,3 +131,39 @@ def test_the_daemons_screens_and_wallboard_take_the_sites_settings(tmp_path: Pat
         assert daemon.wallboard().rules == AlertRules(max_waiting=2, max_pause_s=600.0)
     finally:
         daemon._close()
+
+
+async def test_after_dropped_changes_screens_clear_and_the_answered_call_stays_documentable(
+    tmp_path: Path,
+) -> None:
+    store = open_store(tmp_path / "store.sqlite3")
+    hub = AgentHub(tickets=store)
+    screen = hub.attach(BRUNO)
+    await hub.consume(positioned([*RING, ch.CallConnected(5015.0, "c7", "support", "Bruno", BRUNO, 15.0)]))
+    await hub.resync(positioned(RING)[0])
+    assert [screen.queue.get_nowait()["type"] for _ in range(3)] == ["ringing", "answered", "reset"]
+    assert hub.attach(BRUNO).queue.empty()  # nothing stale shown to a screen that connects now
+    saved = await hub.save_ticket(
+        BRUNO, {"call_id": "c7", "category": "Email", "impact": "low", "urgency": "low"}
+    )
+    assert saved["type"] == "ticket_saved"
+    store.close()
+
+
+async def test_a_ring_to_many_phones_looks_the_caller_up_once() -> None:
+    """ringall: ten phones ring for one caller; the store is asked once."""
+    asked: list[str] = []
+
+    def history(number: str, before: float) -> list[PastCall]:
+        asked.append(number)
+        return []
+
+    hub = AgentHub(history)
+    phones = [f"PJSIP/10{i:02d}" for i in range(10)]
+    screens = [hub.attach(p) for p in phones]
+    ring = [ch.CallQueued(0.0, "c1", "support", NUM, NAME, 1)]
+    ring += [
+        ch.CallOffered(1.0, "c1", "support", f"A{i}", p, NUM, NAME) for i, p in enumerate(phones)
+    ]  # ringall
+    await hub.consume(positioned(ring))
+    assert asked == [NUM] and all(s.queue.get_nowait()["call_id"] == "c1" for s in screens)

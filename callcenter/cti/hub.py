@@ -115,19 +115,22 @@ class AgentHub:
                 del self.screens[screen.interface]
 
     async def consume(self, batch: Sequence[Positioned]) -> None:
+        pasts: dict[str, Pop] = {}  # a ring to many phones (ringall) looks its caller up once
         for item in batch:
             book = self.books.get(item.server)
             if book is None:
                 book = self.books[item.server] = PopBook(item.server)
             for message in book.take(item.change):
                 if item.live and message_interface(message) in self.screens:
-                    await self._send(message)
+                    await self._send(message, pasts)
 
     async def resync(self, lost_from: Positioned | None) -> None:
-        # Changes were dropped: a book may hold rings that ended. Screens are told to clear;
-        # the next ring pops normally.
+        # Changes were dropped: a book may hold rings and calls that ended. Screens are told to
+        # clear; the next ring pops normally, and the calls answered stay documentable.
         log.warning("agents' screens: changes were dropped; open screens are cleared")
-        self.books.clear()
+        for book in self.books.values() if lost_from is None else [self.books.get(lost_from.server)]:
+            if book is not None:
+                book.forget_live()
         for screens in self.screens.values():
             for screen in screens:
                 screen.offer({"type": "reset"})
@@ -163,9 +166,14 @@ class AgentHub:
             return {"type": "ticket_error", "call_id": call_id, "error": f"not saved: {exc}"}
         return {"type": "ticket_saved", **ticket_json(ticket)}
 
-    async def _send(self, message: ScreenMessage) -> None:
+    async def _send(self, message: ScreenMessage, pasts: dict[str, Pop]) -> None:
         if isinstance(message, Ringing) and known_number(message.pop.caller_num):
-            message = Ringing(await self._with_past(message.pop))
+            pop = message.pop
+            looked = pasts.get(pop.call_id)
+            if looked is None:
+                looked = pasts[pop.call_id] = await self._with_past(pop)
+            message = Ringing(dataclasses.replace(pop, history=looked.history, repeat=looked.repeat,
+                                                  open_tickets=looked.open_tickets))  # fmt: skip
         for screen in list(self.screens.get(message_interface(message), ())):
             screen.offer(message_json(message))
 

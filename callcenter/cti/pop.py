@@ -152,6 +152,12 @@ class PopBook:
             out += [Ringing(held[0]), held[1]]
         return out
 
+    def forget_live(self) -> None:
+        """After dropped changes: what rings and who talks may be stale; the calls answered stay
+        documentable and the journeys known."""
+        self._ringing.clear()
+        self._on_call.clear()
+
     def answered(self, interface: str, call_id: str) -> Pop | None:
         """The call, if that interface answered it (lately): the calls its agent may document."""
         return self._answered.get((interface, call_id))
