@@ -78,7 +78,7 @@ async def test_a_real_ring_pops_at_the_phone_that_rings_with_the_callers_past(tm
 @pytest.mark.parametrize(
     ("hello", "code"),
     [({"interface": BRUNO, "token": "wrong"}, 4401), ({"interface": BRUNO}, 4401), ({"token": TOKEN}, 4400),
-     ("not json {", 4400), ({"interface": "x" * 201, "token": TOKEN}, 4400)],
+     ("not json {", 4400), ({"interface": "x" * 201, "token": TOKEN}, 4400), ("[" * 60000, 4400)],
 )  # fmt: skip
 async def test_a_wrong_token_or_a_garbled_hello_is_refused_in_one_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, hello: object, code: int
