@@ -167,3 +167,19 @@ async def test_a_ring_to_many_phones_looks_the_caller_up_once() -> None:
     ]  # ringall
     await hub.consume(positioned(ring))
     assert asked == [NUM] and all(s.queue.get_nowait()["call_id"] == "c1" for s in screens)
+
+
+async def test_open_cases_are_listed_and_followed_up(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.sqlite3")
+    hub = AgentHub(tickets=store, clock=lambda: 9000.0)
+    await hub.consume(positioned([*RING, ch.CallConnected(5015.0, "c7", "support", "Bruno", BRUNO, 15.0)]))
+    form = {"call_id": "c7", "category": "Network", "impact": "high", "urgency": "high", "level": 2}
+    assert (await hub.save_ticket(BRUNO, form))["status"] == "assigned"
+    cases = await hub.cases()
+    assert [(t["number"], t["status"]) for t in cases["tickets"]] == [("pbx-c7", "assigned")]
+    done = await hub.update_case({"server": "pbx", "call_id": "c7", "status": "solved", "note": "VPN back"})
+    assert (done["type"], done["status"], done["summary"]) == ("ticket_saved", "solved", "VPN back")
+    assert (await hub.cases())["tickets"] == []
+    missing = await hub.update_case({"server": "pbx", "call_id": "nope", "status": "solved"})
+    assert missing == {"type": "ticket_error", "error": "no ticket pbx-nope"}
+    store.close()

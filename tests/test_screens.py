@@ -198,3 +198,36 @@ async def test_the_agents_token_opens_their_screens_and_nothing_else(tmp_path: P
         with pytest.raises(ConnectionClosed) as closed:
             await _next(board)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_the_agent_page_follows_up_an_open_case_in_chromium(tmp_path: Path) -> None:
+    """A case passed to level 2 yesterday is on the page's list; the agent marks it solved and it
+    leaves the list; the store has it solved."""
+    from callcenter.cti.tickets import DEFAULT_CATEGORIES, ticket_from_form
+    from tests.browser import Chromium
+
+    async with FakeAmi() as ami:
+        settings = settings_for(ami.port, tmp_path, api_token=TOKEN)
+        store = open_store(settings.store.target)
+        call = {"call_id": "1795260000.4", "caller_num": CALLER, "caller_name": "Cliente 01",
+                "queue": "support", "member": "Ana", "interface": ANA}  # fmt: skip
+        form = {"category": "Network", "impact": "high", "urgency": "medium", "level": 2}
+        store.save_ticket(ticket_from_form(form, server="pbx1", call=call, existing=None,
+                                           categories=DEFAULT_CATEGORIES, now=RANG_AT - 86400))  # fmt: skip
+        store.close()
+        async with running(settings) as r, Chromium(tmp_path / "profile") as page:
+            await r.daemon.links[0].client.wait_up(5)
+            await page.goto(f"{r.url}/agent#interface={BRUNO}&token={TOKEN}")
+            row = "document.querySelector('#cases tr[data-number=\"pbx1-1795260000.4\"]')"
+            await page.until(f"!!{row}")  # a node comes back by value as {}: ask for a boolean
+            cells = await page.value(f"[...{row}.querySelectorAll('td')].map(td => td.textContent)")
+            assert cells[:5] == ["pbx1-1795260000.4", "Cliente 01 +5491155550001", "Network", "P2", "2"]
+            await page.value(f"(() => {{ {row}.querySelector('select').value = 'solved';"
+                             f" {row}.querySelector('button').click(); return true; }})()")  # fmt: skip
+            said = "document.getElementById('cases_result').textContent"
+            assert await page.until(said) == "Ticket pbx1-1795260000.4: solved"
+            await page.until(f"!{row}")
+    store = open_store(settings.store.target)
+    ticket = store.ticket("pbx1", "1795260000.4")
+    store.close()
+    assert ticket is not None and ticket.status == "solved"

@@ -74,3 +74,17 @@ def test_escalation_at_three_quarters_of_the_time_to_resolve() -> None:
 def test_a_bad_form_gets_one_clear_error(change: dict[str, object], message: str) -> None:
     with pytest.raises(TicketError, match=message):
         make({**FORM, **change})
+
+
+def test_a_follow_up_changes_the_status_adds_a_note_and_keeps_the_deadline() -> None:
+    from callcenter.cti.tickets import follow_up
+
+    t = make({**FORM, "level": 2})  # passed on: assigned
+    later = follow_up(t, {"status": "solved", "note": "Password reset by level 2"}, T0 + 7200)
+    assert (later.status, later.level, later.due_at, later.updated_at) == ("solved", 2, t.due_at, T0 + 7200)
+    assert later.summary == "Outlook asks for a password\nPassword reset by level 2"
+    assert follow_up(t, {"status": "closed"}, T0 + 1).summary == t.summary
+    with pytest.raises(TicketError, match="status: one of"):
+        follow_up(t, {"status": "done"}, T0)
+    with pytest.raises(TicketError, match="level: 1 or 2"):
+        follow_up(t, {"status": "open", "level": 0}, T0)

@@ -33,6 +33,7 @@ from callcenter.cti.tickets import (
     RESOLVE_HOURS,
     Ticket,
     TicketError,
+    follow_up,
     ticket_from_form,
     ticket_json,
 )
@@ -53,6 +54,8 @@ class TicketStore(Protocol):
     def save_ticket(self, ticket: Ticket) -> None: ...
 
     def open_tickets(self, caller: str, limit: int = 20) -> list[Ticket]: ...
+
+    def unsolved_tickets(self, limit: int = 500) -> list[Ticket]: ...
 
 
 class Screen:
@@ -164,6 +167,38 @@ class AgentHub:
         except Exception as exc:  # the store failed: the agent must know it was not saved
             log.warning("agents' screens: a ticket was not saved: %s", exc)
             return {"type": "ticket_error", "call_id": call_id, "error": f"not saved: {exc}"}
+        return {"type": "ticket_saved", **ticket_json(ticket)}
+
+    async def cases(self) -> dict[str, Any]:
+        """The unsolved tickets, nearest deadline first: what level 2 and the agents follow up."""
+        if self.tickets is None:
+            return {"type": "ticket_error", "error": "no store here: tickets are off"}
+        try:
+            found = await asyncio.to_thread(self.tickets.unsolved_tickets)
+        except Exception as exc:
+            log.warning("agents' screens: the open cases were not read: %s", exc)
+            return {"type": "ticket_error", "error": f"not read: {exc}"}
+        return {"type": "cases", "tickets": [ticket_json(t) for t in found]}
+
+    async def update_case(self, form: Mapping[str, Any]) -> dict[str, Any]:
+        """A new status (level, note) for a saved ticket: ``server`` and ``call_id`` name it."""
+        server, call_id = form.get("server"), form.get("call_id")
+        if self.tickets is None:
+            return {"type": "ticket_error", "error": "no store here: tickets are off"}
+        if not isinstance(server, str) or not isinstance(call_id, str):
+            return {"type": "ticket_error", "error": "server and call_id: the ticket's, as text"}
+        store = self.tickets
+        try:
+            existing = await asyncio.to_thread(store.ticket, server, call_id)
+            if existing is None:
+                return {"type": "ticket_error", "error": f"no ticket {server}-{call_id}"}
+            ticket = follow_up(existing, form, self.clock())
+            await asyncio.to_thread(store.save_ticket, ticket)
+        except TicketError as exc:
+            return {"type": "ticket_error", "error": str(exc)}
+        except Exception as exc:
+            log.warning("agents' screens: a ticket was not updated: %s", exc)
+            return {"type": "ticket_error", "error": f"not saved: {exc}"}
         return {"type": "ticket_saved", **ticket_json(ticket)}
 
     async def _send(self, message: ScreenMessage, pasts: dict[str, Pop]) -> None:

@@ -104,6 +104,22 @@ def ticket_from_form(
                   created + resolve_hours[rank] * 3600.0)  # fmt: skip
 
 
+def follow_up(existing: Ticket, form: Mapping[str, Any], now: float) -> Ticket:
+    """A ticket's follow-up outside the call (level 2 works it, the user confirms it is solved):
+    a new status, and optionally a level and a line added to the summary. Its deadline stays."""
+    status = _choice(form, "status", STATUSES)
+    level = form.get("level", existing.level)
+    if level not in (1, 2) or isinstance(level, bool):
+        raise TicketError(f"level: 1 or 2, not {level!r}")
+    note = form.get("note", "")
+    if not isinstance(note, str):
+        raise TicketError("note: text")
+    summary = f"{existing.summary}\n{note.strip()}".strip() if note.strip() else existing.summary
+    if len(summary) > MAX_SUMMARY:
+        raise TicketError(f"note: the summary would pass {MAX_SUMMARY} characters")
+    return dataclasses.replace(existing, status=status, level=level, summary=summary, updated_at=now)
+
+
 def _choice(form: Mapping[str, Any], key: str, allowed: Sequence[str], default: str | None = None) -> str:
     value = form.get(key, default)
     if value not in allowed:

@@ -101,11 +101,19 @@ async def agent_screen(ws: WebSocket, hub: AgentHub, expected: Sequence[bytes] |
 
 
 async def _answer(hub: AgentHub, interface: str, text: str | None) -> dict[str, Any]:
-    """What a screen asked: today, to save the ticket of a call it answered."""
+    """What a screen asked: to save the ticket of a call it answered, the open cases, or a case's
+    follow-up."""
     asked = _json(text)
-    if isinstance(asked, dict) and asked.get("type") == "ticket":
+    kind = asked.get("type") if isinstance(asked, dict) else None
+    if kind == "ticket":
+        assert isinstance(asked, dict)
         return await hub.save_ticket(interface, asked)
-    return {"type": "error", "error": 'not understood: send {"type": "ticket", "call_id": ..., ...}'}
+    if kind == "cases":
+        return await hub.cases()
+    if kind == "follow_up":
+        assert isinstance(asked, dict)
+        return await hub.update_case(asked)
+    return {"type": "error", "error": 'not understood: "type" is one of ticket, cases, follow_up'}
 
 
 def _json(text: str | None) -> object:
