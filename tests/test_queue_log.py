@@ -90,10 +90,12 @@ async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(
         })  # fmt: skip
         automatic = dataclasses.replace(settings, ami=dataclasses.replace(settings.ami, servers=(
             dataclasses.replace(settings.ami.servers[0], queue_log=str(queue_log)),)))  # fmt: skip
+        up_at: list[float] = []
         for gap, run_settings in ((300, settings), (0, automatic if by_itself else settings)):
             daemon = Daemon(run_settings)  # two runs of the daemon, 5 virtual minutes apart
             running = asyncio.create_task(daemon.run())
             await daemon.links[0].client.wait_up(5)
+            up_at.append(server.now)
             await _virtual(server, 300)
             stopping_at = server.now
             shown = [q.unseen for q in daemon.links[0].view().queues]  # what /api/queues shows
@@ -122,7 +124,10 @@ async def test_a_daemon_stopped_mid_load_is_back_filled_from_queue_log(
         # seen but is not yet in Asterisk's counters, so the flag may undercount by such calls)
         flagged = sum(n for _, _, _, n in store.unseen_calls(0.0, 2e9))
         hidden = {k for k in missing if truth[k].ended_at < stopping_at - 1}  # not those after the stop
-        assert len(hidden) - 2 <= flagged <= len(hidden)  # 56 of 56 when this test was written
+        # at most every call that ended unseen before the second link came up (those ending while the
+        # first daemon was stopping too: Asterisk counts them; on a loaded machine there are a few)
+        unseen_before_restart = {k for k in missing if truth[k].ended_at <= up_at[1]}
+        assert len(hidden) - 2 <= flagged <= len(unseen_before_restart)  # 56 of 56 when this test was written
         assert sum(u[2] for u in shown if u is not None) == flagged  # and live, on the day's figures
         added, replaced = store.backfill("pbx", list(truth.values()))
         assert (added, replaced) == (len(missing), len(unseen & set(truth)))

@@ -166,6 +166,18 @@ def test_tickets_are_saved_once_per_call_and_found_by_caller(store: SqlStore) ->
     assert store.unsolved_tickets() == [other]  # the solved one is not watched
 
 
+def test_a_stint_back_filled_before_its_ami_end_arrived_is_replaced_not_doubled(store: SqlStore) -> None:
+    """The daemon's back-fill read queue_log's line of a call whose AMI end was still on its way to
+    the store (seen once in CI): the AMI stint replaces the queue_log one ended in the same
+    seconds; the same call's earlier stint in that queue, from queue_log, stays."""
+    logged = replace(ANSWERED, source="queue_log", ended_at=float(int(ANSWERED.ended_at)), end_seen=True)
+    earlier = replace(logged, ended_at=logged.ended_at - 600, joined_at=logged.joined_at - 700)
+    assert store.backfill("pbx1", [earlier, logged]) == (2, 0)
+    store.write("pbx1", [(10, ANSWERED)])  # ended .5 s after queue_log's whole second
+    assert sorted((r.source, r.ended_at) for r in store.stints()) == [
+        ("ami", ANSWERED.ended_at), ("queue_log", earlier.ended_at)]  # fmt: skip
+
+
 def test_writing_twice_stores_once(store: SqlStore) -> None:
     assert store.write("pbx1", [(10, ANSWERED)], [(11, PAUSE)]) == 1
     assert store.write("pbx1", [(10, ANSWERED), (12, ADOPTED)], [(11, PAUSE)]) == 1

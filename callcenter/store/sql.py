@@ -140,6 +140,14 @@ class SqlStore:
     ) -> int:
         cur = self._db.cursor()
         new = 0
+        seen = [(server, r.call_id, r.queue, r.ended_at - QUEUE_LOG_SLACK_S, r.ended_at + QUEUE_LOG_SLACK_S)
+                for _, r in stints if r.source == "ami"]  # fmt: skip
+        if seen:
+            # A back-fill from queue_log may have stored this stint first (its end reached queue_log
+            # before the AMI end reached the store): what AMI saw replaces it, never beside it.
+            cur.executemany(self._sql(
+                "DELETE FROM stints WHERE server = ? AND call_id = ? AND queue = ? AND source = 'queue_log'"
+                " AND ended_at BETWEEN ? AND ?"), seen)  # fmt: skip
         if stints:
             cur.executemany(insert, [stint_row(server, p, r) for p, r in stints])
             new = cur.rowcount  # both drivers sum executemany's rows; a conflict adds none
@@ -478,6 +486,9 @@ class SqlStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+QUEUE_LOG_SLACK_S = 2.0  # queue_log stamps whole seconds: the same end, seen both ways, within this
 
 
 def _filters(
