@@ -231,3 +231,37 @@ async def test_the_agent_page_follows_up_an_open_case_in_chromium(tmp_path: Path
     ticket = store.ticket("pbx1", "1795260000.4")
     store.close()
     assert ticket is not None and ticket.status == "solved"
+
+
+async def test_a_ring_while_the_agent_documents_leaves_the_ticket_alone(tmp_path: Path) -> None:
+    """Call A ends and its agent types the ticket; call B rings and is answered: the form stays
+    A's, unsaved text and all; once A's ticket is saved the form moves to B. The page's own
+    handler is fed the messages the hub sends (the wire is covered by the tests above)."""
+    from tests.browser import Chromium
+
+    def pop(call_id: str, name: str) -> str:
+        return json.dumps({"type": "ringing", "call_id": call_id, "caller_name": name,
+                           "caller_num": "+54911", "queue": "support", "waited_s": 3, "journey": [],
+                           "ivr_choice": None, "history": [], "open_tickets": [],
+                           "repeat": False})  # fmt: skip
+
+    async with FakeAmi() as ami, running(settings_for(ami.port, tmp_path)) as r:
+        await r.daemon.links[0].client.wait_up(5)
+        async with Chromium(tmp_path / "profile") as page:
+            await page.goto(f"{r.url}/agent#interface={BRUNO}")
+            await page.until("document.getElementById('link').dataset.state === 'connected'")
+            form = "document.getElementById('ticket_for').textContent"
+            await page.value(f"handle({pop('A', 'Rosa')}); handle({{type: 'answered', call_id: 'A'}}); true")
+            await page.value("document.getElementById('summary').value = 'typed for A'; "
+                             "handle({type: 'call_ended', call_id: 'A', talk_s: 60}); true")  # fmt: skip
+            await page.value(f"handle({pop('B', 'Luis')}); handle({{type: 'answered', call_id: 'B'}}); true")
+            assert await page.value(form) == "Rosa (support)"
+            assert await page.value("document.getElementById('summary').value") == "typed for A"
+            saved = ("{type: 'ticket_saved', call_id: 'A', number: 'pbx1-A', priority: 'P5', status: 'open',"
+                     " due_at: 0}")  # fmt: skip
+            await page.value(f"handle({saved}); true")
+            assert await page.value(form) == "Luis (support)"
+            assert await page.value("document.getElementById('summary').value") == ""
+            assert (await page.value("document.getElementById('ticket_result').textContent")).startswith(
+                "Ticket pbx1-A saved"
+            )
