@@ -6,7 +6,7 @@ server) whose frames produced it — so a sink fed again by recovery can tell wh
 Two kinds of sink:
 - inline sinks run in the ingest path, synchronously, and must be cheap and pure (the running
   figures, the log lines): what the web shows is always up to date with the journal;
-- queued sinks (the store, the agents' screens, the wallboard, MQTT, as they come) each get a
+- queued sinks (the store, the agents' screens, the wallboard, MQTT) each get a
   bounded queue and a task of their own, so a slow or failing one never stalls the AMI reads
   nor stops the link. When a queue is full the sink's policy decides: ``drop`` empties it and
   has the sink resynchronise from a snapshot (a screen or a wallboard client), ``catch_up``

@@ -1,5 +1,3 @@
-"""Computer-telephony integration: the agent's screen pop when their phone rings.
-
-Fed by the tracker's ``CallOffered`` change (callcenter.queues.changes); the websocket hub and
-the ticket screen land with their own issue.
-"""
+"""Computer-telephony integration: the agent's screen. ``pop.py`` decides what rings where and
+what the caller's past is, ``tickets.py`` the ticket rules (both pure); ``hub.py`` fans the
+screen messages out to the open screens (a sink of the tracker's changes)."""
