@@ -176,13 +176,11 @@ class PopBook:
             call.queued_at = s.joined_at
             if call.arrived_at is None:
                 call.arrived_at = s.joined_at
-            if s.phase is Phase.TALKING and s.interface is not None:
+            if s.phase is Phase.TALKING and s.interface is not None:  # as an answer with no ring seen
                 at = s.answered_at if s.answered_at is not None else now
-                before = tuple(call.queues[:-1])
-                pop = Pop(at, self.server, s.call_id, s.queue, s.agent or "", s.interface, s.caller_num,
-                          s.caller_name, s.wait_s, call.arrived_at, before, None)  # fmt: skip
-                self._on_call[s.interface] = (pop, Answered(at, s.call_id, s.interface))
-                self._answered[(s.interface, s.call_id)] = pop
+                self._connected(
+                    ch.CallConnected(at, s.call_id, s.queue, s.agent or "", s.interface, s.wait_s)
+                )
         for interface, agent in tracker.agents.items():
             for call_id in agent.ringing:
                 stint = tracker.stints.get(call_id)
@@ -212,10 +210,7 @@ class PopBook:
         for interface in [i for i, calls in self._ringing.items() if connected.call_id in calls]:
             pop = self._ringing[interface].pop(connected.call_id)
             if interface == connected.interface:
-                answered = Answered(connected.at, connected.call_id, interface)
-                self._on_call[interface] = (pop, answered)
-                self._answered[(interface, pop.call_id)] = pop
-                out.append(answered)
+                out.append(self._hold(pop, connected.at))
             else:  # ringall: the others stop ringing
                 out.append(RingEnded(connected.at, connected.call_id, interface, "answered_elsewhere"))
         held = self._on_call.get(connected.interface)
@@ -225,11 +220,15 @@ class PopBook:
             pop = Pop(connected.at, self.server, connected.call_id, connected.queue, connected.member,
                       connected.interface, call.caller_num, call.caller_name, connected.wait_s,
                       call.arrived_at, tuple(call.queues[:-1]), call.ivr_choice)  # fmt: skip
-            answered = Answered(connected.at, connected.call_id, connected.interface)
-            self._on_call[connected.interface] = (pop, answered)
-            self._answered[(connected.interface, pop.call_id)] = pop
-            out.append(answered)
+            out.append(self._hold(pop, connected.at))
         return out
+
+    def _hold(self, pop: Pop, at: float) -> Answered:
+        """The call is in the hands of the agent at ``pop.interface``, and theirs to document."""
+        answered = Answered(at, pop.call_id, pop.interface)
+        self._on_call[pop.interface] = (pop, answered)
+        self._answered[(pop.interface, pop.call_id)] = pop
+        return answered
 
     def _ended(self, record: StintRecord) -> list[ScreenMessage]:
         out: list[ScreenMessage] = []

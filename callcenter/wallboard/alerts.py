@@ -51,9 +51,11 @@ def conditions(
     now: float,
     rules: AlertRules,
     tickets: Sequence[Ticket] = (),
+    clocks: Mapping[str, float] | None = None,
 ) -> list[tuple[str, str, str]]:
     """(key, level, text) of every rule that holds now. ``servers`` as ``/api/queues`` gives them;
-    ``tickets`` the unsolved ones (their times are the wall clock's, as ``now`` then is)."""
+    ``tickets`` the unsolved ones (their times are the wall clock's, as ``now`` is); ``clocks``
+    each Asterisk's time now, for its agents' times (``now`` for a server not in it)."""
     out: list[tuple[str, str, str]] = []
     for t in tickets:
         about = f"ticket {t.server}-{t.call_id} ({t.priority}, {t.category}, {t.agent})"
@@ -87,7 +89,7 @@ def conditions(
                 text = f"{queue}: {q['calls_unseen']['calls']} calls today not seen by the daemon"
                 out.append((f"calls_unseen:{where}", "warning", text))
     for a in agents:
-        paused_s = now - a.since
+        paused_s = (clocks or {}).get(a.server, now) - a.since
         if a.state is AgentState.PAUSED and paused_s >= rules.max_pause_s:
             why = f" ({a.reason})" if a.reason else ""
             text = f"{a.name} paused{why} for {paused_s / 60:.0f} min"

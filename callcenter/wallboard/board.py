@@ -34,7 +34,6 @@ class AgentBoard:
 
     def __init__(self) -> None:
         self.agents: dict[tuple[str, str], AgentOnBoard] = {}
-        self.version = 0  # bumped on every change: a screen redraws when it moves
 
     def take(self, server: str, change: ch.Change) -> None:
         if isinstance(change, ch.AgentChanged):
@@ -44,7 +43,6 @@ class AgentBoard:
             else:
                 self.agents[key] = AgentOnBoard(server, change.interface, change.name, change.state,
                                                 change.reason, change.at)  # fmt: skip
-        self.version += 1
 
     def seed(self, server: str, tracker: Tracker) -> None:
         """The agents as a tracker restored from a checkpoint has them (their earlier changes are
@@ -61,7 +59,6 @@ class AgentBoard:
             self.agents[(server, interface)] = AgentOnBoard(
                 server, interface, agent.name, state, reason, since
             )
-        self.version += 1
 
     async def consume(self, batch: Sequence[Positioned]) -> None:
         for item in batch:

@@ -29,10 +29,7 @@ class Wallboard:
         clocks = clocks or {}
         agents = self.board.rows()
         since = {(a.server, a.interface): max(0.0, clocks.get(a.server, now) - a.since) for a in agents}
-        holding = conditions(queues["servers"], [], now, self.rules, self.tickets)
-        for server in sorted({a.server for a in agents}):  # each agent's time on its Asterisk's clock
-            mine = [a for a in agents if a.server == server]
-            holding += conditions({}, mine, clocks.get(server, now), self.rules)
+        holding = conditions(queues["servers"], agents, now, self.rules, self.tickets, clocks)
         alerts = self.book.update(holding, now)
         return {
             "type": "board",

@@ -38,7 +38,7 @@ async def greeted(
     set) within 5 s; None once refused (closed with 4408, 4400 or 4401 and one warning line).
     ``what`` names the page in that line, ``example`` is the hello it expects."""
     await ws.accept()
-    client = ws.client.host if ws.client else "an unknown address"
+    client = _client(ws)
     try:
         first = await asyncio.wait_for(ws.receive(), HELLO_S)
     except TimeoutError:
@@ -64,8 +64,9 @@ async def agent_screen(ws: WebSocket, hub: AgentHub, expected: Sequence[bytes] |
         return
     interface = hello.get("interface")
     if not isinstance(interface, str) or not 0 < len(interface) <= MAX_INTERFACE:
-        client = ws.client.host if ws.client else "an unknown address"
-        return await _refuse(ws, 4400, f"the first message must be {HELLO_EXAMPLE}", "agent screen", client)
+        return await _refuse(
+            ws, 4400, f"the first message must be {HELLO_EXAMPLE}", "agent screen", _client(ws)
+        )
     screen = hub.attach(interface)
     receiving: asyncio.Task[Any] = asyncio.create_task(ws.receive())
     slow = asyncio.create_task(screen.too_slow.wait())
@@ -79,8 +80,9 @@ async def agent_screen(ws: WebSocket, hub: AgentHub, expected: Sequence[bytes] |
             else:
                 getting.cancel()
             if slow in done:
-                client = ws.client.host if ws.client else "an unknown address"
-                log.warning("web: agent screen of %s at %s closed: too slow to keep up", interface, client)
+                log.warning(
+                    "web: agent screen of %s at %s closed: too slow to keep up", interface, _client(ws)
+                )
                 await ws.close(1013, "too slow: reconnect for the current state")
                 return
             if receiving in done:
@@ -114,6 +116,10 @@ async def _answer(hub: AgentHub, interface: str, text: str | None) -> dict[str, 
         assert isinstance(asked, dict)
         return await hub.update_case(asked)
     return {"type": "error", "error": 'not understood: "type" is one of ticket, cases, follow_up'}
+
+
+def _client(ws: WebSocket) -> str:
+    return ws.client.host if ws.client else "an unknown address"
 
 
 def _json(text: str | None) -> object:
